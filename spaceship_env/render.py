@@ -1,0 +1,156 @@
+"""Drawing: one numpy frame per game, shared by pixel observations and every render mode.
+
+:func:`draw_frame` paints a game of a :class:`~spaceship_env.core.SpaceshipCore` into a
+``(210, 160, 3)`` uint8 array. The pygame :class:`Window` only scales that frame up and
+adds a text bar, so what a person sees is what the agent sees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spaceship_env import core as C
+
+BACKGROUND = (0, 0, 0)
+GROUND = (80, 160, 80)
+SHIP = (60, 200, 255)
+LASER = (255, 255, 160)
+BOMB = (255, 120, 60)
+HUD = (230, 230, 230)
+#: One colour per row, top (30 points) to bottom (5 points).
+ROW_COLOURS = np.array(
+    [(255, 80, 80), (255, 160, 60), (240, 220, 70), (120, 220, 90), (80, 200, 220), (180, 130, 255)],
+    np.uint8,
+)
+
+_ALIEN = np.array(
+    [
+        "..X..X..",
+        "...XX...",
+        "..XXXX..",
+        ".XX..XX.",
+        "XXXXXXXX",
+        "X.XXXX.X",
+        "X.X..X.X",
+        "...XX...",
+    ]
+)
+_SHIP = np.array(
+    [
+        "....X....",
+        "...XXX...",
+        "...XXX...",
+        ".XXXXXXX.",
+        "XXXXXXXXX",
+        "XXXXXXXXX",
+        "XXXXXXXXX",
+        "XX.....XX",
+    ]
+)
+_DIGITS = (
+    "XXX X.X X.X X.X XXX",
+    ".X. XX. .X. .X. XXX",
+    "XXX ..X XXX X.. XXX",
+    "XXX ..X XXX ..X XXX",
+    "X.X X.X XXX ..X ..X",
+    "XXX X.. XXX ..X XXX",
+    "XXX X.. XXX X.X XXX",
+    "XXX ..X ..X ..X ..X",
+    "XXX X.X XXX X.X XXX",
+    "XXX X.X XXX ..X XXX",
+)
+
+
+def _mask(rows: np.ndarray | list[str]) -> np.ndarray:
+    return np.array([[ch == "X" for ch in row] for row in rows])
+
+
+_ALIEN_MASK = _mask(_ALIEN)
+_SHIP_MASK = _mask(_SHIP)
+#: Each digit is 3 x 5, drawn twice as large.
+_DIGIT_MASKS = [np.kron(_mask(d.split()), np.ones((2, 2), bool)) for d in _DIGITS]
+_ALIEN_SPRITES = [np.where(_ALIEN_MASK[..., None], colour, 0).astype(np.uint8) for colour in ROW_COLOURS]
+
+
+def _background() -> np.ndarray:
+    frame = np.zeros((C.HEIGHT, C.WIDTH, 3), np.uint8)
+    frame[:] = BACKGROUND
+    frame[C.GROUND_Y + 1 : C.GROUND_Y + 3] = GROUND
+    return frame
+
+
+_BACKGROUND = _background()
+
+
+def _blit(frame: np.ndarray, mask: np.ndarray, y: int, x: int, colour) -> None:
+    h, w = mask.shape
+    frame[y : y + h, x : x + w][mask] = colour
+
+
+def draw_frame(game: C.SpaceshipCore, i: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Paint game ``i`` of ``game`` into ``out`` (a new array if None) and return it."""
+    frame = np.empty((C.HEIGHT, C.WIDTH, 3), np.uint8) if out is None else out
+    frame[:] = _BACKGROUND
+    _draw_hud(frame, int(game.score[i]), int(game.lives[i]))
+    fx, fy = int(game.form_x[i]), int(game.form_y[i])
+    for r, c in np.argwhere(game.alive[i]):
+        y, x = fy + r * C.ROW_PITCH, fx + c * C.COL_PITCH
+        frame[y : y + C.ALIEN_H, x : x + C.ALIEN_W] = _ALIEN_SPRITES[r]
+    ship_x = int(game.ship_x[i])
+    if game.laser_top[i] >= 0:
+        frame[game.laser_top[i] : C.SHIP_Y, ship_x] = LASER
+    for k in np.flatnonzero(game.bomb_on[i]):
+        y, x = int(game.bomb_y[i, k]), int(game.bomb_x[i, k])
+        frame[y : min(y + C.BOMB_H, C.GROUND_Y), x] = BOMB
+    _blit(frame, _SHIP_MASK, C.SHIP_Y, ship_x - C.SHIP_HALF_W, SHIP)
+    return frame
+
+
+def _draw_hud(frame: np.ndarray, score: int, lives: int) -> None:
+    """Score digits at the top left, one small ship per life at the top right."""
+    for k, ch in enumerate(str(score)):
+        _blit(frame, _DIGIT_MASKS[int(ch)], 4, 4 + 8 * k, HUD)
+    for k in range(lives):
+        frame[6:12, C.WIDTH - 8 - 8 * k : C.WIDTH - 3 - 8 * k] = SHIP
+
+
+class Window:
+    """A pygame window showing frames scaled up, with a text bar; paced at ``fps``."""
+
+    SCALE = 3
+    BAR = 28
+
+    def __init__(self, title: str, fps: int) -> None:
+        try:
+            import pygame
+        except ImportError as e:  # pragma: no cover - pygame-ce is a dependency
+            from gymnasium.error import DependencyNotInstalled
+
+            raise DependencyNotInstalled('pygame is not installed: pip install "pygame-ce"') from e
+        self._pygame = pygame
+        pygame.init()
+        pygame.display.set_caption(title)
+        self.size = (C.WIDTH * self.SCALE, C.HEIGHT * self.SCALE + self.BAR)
+        self.screen = pygame.display.set_mode(self.size)
+        self.clock = pygame.time.Clock()
+        self.font = pygame.font.Font(None, 26)
+        self.fps = fps
+        self.closed = False
+
+    def show(self, frame: np.ndarray, text: str) -> None:
+        """Draw ``frame`` under a bar of ``text``, handle window events, keep the pace."""
+        pygame = self._pygame
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                self.closed = True
+        surface = pygame.surfarray.make_surface(frame.swapaxes(0, 1))
+        surface = pygame.transform.scale(surface, (C.WIDTH * self.SCALE, C.HEIGHT * self.SCALE))
+        self.screen.fill((20, 20, 30))
+        self.screen.blit(self.font.render(text, True, HUD), (8, 6))
+        self.screen.blit(surface, (0, self.BAR))
+        pygame.display.flip()
+        self.clock.tick(self.fps)
+
+    def close(self) -> None:
+        self._pygame.display.quit()
+        self._pygame.quit()
