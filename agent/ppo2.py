@@ -1,0 +1,244 @@
+"""PPO2: the lecture's clipped surrogate objective on SB3's on-policy machinery."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.utils import FloatSchedule, explained_variance
+
+from agent.base import LectureAlgorithm
+from agent.losses import approx_kl, clip_fraction, clipped_surrogate_loss, value_loss
+
+SelfPPO2 = TypeVar("SelfPPO2", bound="PPO2")
+
+
+class PPO2(LectureAlgorithm):
+    """Proximal Policy Optimization, clip version, written from the lecture's J_PPO2.
+
+    Paper: https://arxiv.org/abs/1707.06347. A drop-in for ``stable_baselines3.PPO``: the
+    same arguments, defaults and policies; only ``train()`` is ours, built on
+    :mod:`agent.losses`. Truncated episodes bootstrap from the value of their last state
+    (SB3's ``collect_rollouts``), so a time limit is not mistaken for a death.
+
+    :param policy: ``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"`` or a policy class.
+    :param env: the environment, a ``VecEnv``, or a registered id.
+    :param learning_rate: Adam's step size, or a schedule of the progress remaining (1 → 0).
+    :param n_steps: steps per env per rollout; the rollout holds ``n_steps * n_envs`` samples.
+    :param batch_size: minibatch size; at most ``n_steps * n_envs``.
+    :param n_epochs: passes over each rollout: the lecture's "train on one batch many times".
+    :param gamma: discount factor.
+    :param gae_lambda: GAE's bias/variance trade-off for the advantage A^θᵏ.
+    :param clip_range: the lecture's ε (> 0), or a schedule.
+    :param clip_range_vf: value clipping around the old values (depends on reward scale); None: off.
+    :param normalize_advantage: standardise advantages per minibatch.
+    :param ent_coef: entropy bonus weight.
+    :param vf_coef: value loss weight.
+    :param max_grad_norm: gradient norm clip.
+    :param use_sde: generalised state-dependent exploration (Box actions only).
+    :param sde_sample_freq: steps between gSDE noise samples; -1: once per rollout.
+    :param rollout_buffer_class: rollout buffer class; None: chosen from the observation space.
+    :param rollout_buffer_kwargs: its keyword arguments.
+    :param target_kl: stop an update's epochs early once the KL estimate passes 1.5 × this; None: off.
+    :param kl_coef: initial weight β of a KL penalty β·D_KL(π_θᵏ ‖ π_θ), the lecture's
+        "keep the stand-in close"; 0 (default): off.
+    :param kl_penalty_target: with ``kl_coef > 0``, β halves when the mean KL of an update
+        falls below this / 1.5 and doubles above this × 1.5 (the PPO paper's adaptive KL).
+    :param stats_window_size: episodes averaged in the rollout logs.
+    :param tensorboard_log: TensorBoard log folder; None: no TensorBoard.
+    :param policy_kwargs: keyword arguments for the policy.
+    :param verbose: 0 quiet, 1 info, 2 debug.
+    :param seed: seed for torch, numpy and the env.
+    :param device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+    :param _init_setup_model: build the networks now.
+    """
+
+    def __init__(
+        self,
+        policy: str | type[ActorCriticPolicy],
+        env: GymEnv | str,
+        learning_rate: float | Schedule = 3e-4,
+        n_steps: int = 2048,
+        batch_size: int = 64,
+        n_epochs: int = 10,
+        gamma: float = 0.99,
+        gae_lambda: float = 0.95,
+        clip_range: float | Schedule = 0.2,
+        clip_range_vf: float | Schedule | None = None,
+        normalize_advantage: bool = True,
+        ent_coef: float = 0.0,
+        vf_coef: float = 0.5,
+        max_grad_norm: float = 0.5,
+        use_sde: bool = False,
+        sde_sample_freq: int = -1,
+        rollout_buffer_class: type[RolloutBuffer] | None = None,
+        rollout_buffer_kwargs: dict[str, Any] | None = None,
+        target_kl: float | None = None,
+        kl_coef: float = 0.0,
+        kl_penalty_target: float = 0.01,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ) -> None:
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            n_steps=n_steps,
+            gamma=gamma,
+            gae_lambda=gae_lambda,
+            ent_coef=ent_coef,
+            vf_coef=vf_coef,
+            max_grad_norm=max_grad_norm,
+            use_sde=use_sde,
+            sde_sample_freq=sde_sample_freq,
+            rollout_buffer_class=rollout_buffer_class,
+            rollout_buffer_kwargs=rollout_buffer_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+            device=device,
+            seed=seed,
+            _init_setup_model=False,
+            supported_action_spaces=(spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary),
+        )
+        if isinstance(clip_range, (int, float)) and clip_range <= 0:
+            raise ValueError(f"clip_range must be > 0, got {clip_range}")
+        if normalize_advantage and batch_size < 2:
+            raise ValueError(f"batch_size must be > 1 to normalise advantages, got {batch_size}")
+        if self.env is not None and batch_size > self.n_steps * self.env.num_envs:
+            raise ValueError(
+                f"batch_size {batch_size} is larger than the rollout, n_steps * n_envs = "
+                f"{self.n_steps} * {self.env.num_envs} = {self.n_steps * self.env.num_envs}"
+            )
+        if kl_coef < 0 or kl_penalty_target <= 0:
+            raise ValueError(f"kl_coef must be >= 0 and kl_penalty_target > 0, got {kl_coef}, {kl_penalty_target}")
+        self.batch_size = batch_size
+        self.n_epochs = n_epochs
+        self.clip_range = clip_range
+        self.clip_range_vf = clip_range_vf
+        self.normalize_advantage = normalize_advantage
+        self.target_kl = target_kl
+        self.kl_coef = kl_coef
+        self.kl_penalty_target = kl_penalty_target
+        if _init_setup_model:
+            self._setup_model()
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        self.clip_range = FloatSchedule(self.clip_range)
+        if self.clip_range_vf is not None:
+            self.clip_range_vf = FloatSchedule(self.clip_range_vf)
+
+    def train(self) -> None:
+        """Several epochs of minibatch updates on the rollout, from the clipped surrogate."""
+        self.policy.set_training_mode(True)
+        self._update_learning_rate(self.policy.optimizer)
+        clip_range = self.clip_range(self._current_progress_remaining)
+        clip_range_vf = None if self.clip_range_vf is None else self.clip_range_vf(self._current_progress_remaining)
+        stats: dict[str, list[float]] = {k: [] for k in ("policy", "value", "entropy", "kl", "clip", "loss")}
+        stopped_early = False
+        for epoch in range(self.n_epochs):
+            for batch in self.rollout_buffer.get(self.batch_size):
+                actions = batch.actions
+                if isinstance(self.action_space, spaces.Discrete):
+                    actions = actions.long().flatten()
+                values, log_prob, entropy = self.policy.evaluate_actions(batch.observations, actions)
+                advantages = batch.advantages
+                # Standardising a minibatch of one is meaningless (SB3 issue #325).
+                if self.normalize_advantage and len(advantages) > 1:
+                    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+
+                policy_loss = clipped_surrogate_loss(log_prob, batch.old_log_prob, advantages, clip_range)
+                v_loss = value_loss(values.flatten(), batch.returns, batch.old_values, clip_range_vf)
+                # Without a closed-form entropy, -log π is its one-sample estimate.
+                entropy_loss = -th.mean(-log_prob if entropy is None else entropy)
+                kl = approx_kl(log_prob, batch.old_log_prob)
+                loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * v_loss
+                if self.kl_coef > 0:
+                    loss = loss + self.kl_coef * kl
+                self._check_finite(loss, f"epoch {epoch}")
+
+                kl_value = kl.item()
+                if self.target_kl is not None and kl_value > 1.5 * self.target_kl:
+                    stopped_early = True
+                    if self.verbose >= 1:
+                        print(f"Early stopping at epoch {epoch}: approx_kl {kl_value:.3f} > 1.5 x target_kl")
+                    break
+                self.policy.optimizer.zero_grad()
+                loss.backward()
+                th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+                self.policy.optimizer.step()
+
+                stats["policy"].append(policy_loss.item())
+                stats["value"].append(v_loss.item())
+                stats["entropy"].append(entropy_loss.item())
+                stats["kl"].append(kl_value)
+                stats["clip"].append(clip_fraction(log_prob, batch.old_log_prob, clip_range).item())
+                stats["loss"].append(loss.item())
+            self._n_updates += 1
+            if stopped_early:
+                break
+        self._adapt_kl_coef(stats["kl"])
+        self._record(stats, clip_range, clip_range_vf)
+
+    def _adapt_kl_coef(self, kls: list[float]) -> None:
+        """The PPO paper's adaptive β: halve when the policy barely moved, double when too far."""
+        if self.kl_coef <= 0 or not kls:
+            return
+        mean_kl = float(np.mean(kls))
+        if mean_kl < self.kl_penalty_target / 1.5:
+            self.kl_coef /= 2
+        elif mean_kl > self.kl_penalty_target * 1.5:
+            self.kl_coef *= 2
+
+    def _record(self, stats: dict[str, list[float]], clip_range: float, clip_range_vf: float | None) -> None:
+        def mean(key: str) -> float:
+            return float(np.mean(stats[key])) if stats[key] else float("nan")
+
+        buffer = self.rollout_buffer
+        self.logger.record("train/policy_loss", mean("policy"))
+        self.logger.record("train/value_loss", mean("value"))
+        self.logger.record("train/entropy_loss", mean("entropy"))
+        self.logger.record("train/approx_kl", mean("kl"))
+        self.logger.record("train/clip_fraction", mean("clip"))
+        self.logger.record("train/loss", mean("loss"))
+        self.logger.record(
+            "train/explained_variance", explained_variance(buffer.values.flatten(), buffer.returns.flatten())
+        )
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/clip_range", clip_range)
+        if clip_range_vf is not None:
+            self.logger.record("train/clip_range_vf", clip_range_vf)
+        if self.kl_coef > 0:
+            self.logger.record("train/kl_coef", self.kl_coef)
+        if hasattr(self.policy, "log_std"):
+            self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
+
+    def learn(
+        self: SelfPPO2,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 1,
+        tb_log_name: str = "PPO2",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfPPO2:
+        return super().learn(
+            total_timesteps=total_timesteps,
+            callback=callback,
+            log_interval=log_interval,
+            tb_log_name=tb_log_name,
+            reset_num_timesteps=reset_num_timesteps,
+            progress_bar=progress_bar,
+        )

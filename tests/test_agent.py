@@ -1,0 +1,176 @@
+"""PPO2 and PolicyGradient: they learn, and they behave as SB3 algorithms do."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import DummyVecEnv, VecFrameStack, VecMonitor, VecNormalize
+
+import spaceship_env
+from agent import PPO2, ModelLoadError, PolicyGradient
+from agent.pg import whole_episode_returns
+from spaceship_env.evaluation import play_episodes
+
+FAST = {"n_steps": 64, "batch_size": 128, "n_epochs": 2}
+
+
+def spaceship_venv(n=8, seed=0):
+    venv = VecMonitor(spaceship_env.SpaceshipVecEnv(n))
+    venv.seed(seed)
+    return venv
+
+
+def greedy_return(model, episodes=50):
+    return play_episodes(lambda obs: model.predict(obs, deterministic=True)[0], episodes, seed=10_000).returns.mean()
+
+
+def test_ppo2_improves_on_spaceship_within_a_small_budget():
+    th.set_num_threads(1)
+    model = PPO2("MlpPolicy", spaceship_venv(16), seed=0, n_steps=128, batch_size=512, n_epochs=4, ent_coef=0.01)
+    before = greedy_return(model)
+    model.learn(60_000)
+    after = greedy_return(model)
+    assert after > before + 100
+    assert after > 200  # beyond the random policy's ~120
+
+
+def test_ppo2_matches_sb3_ppo_update_for_update():
+    """Same seed, same data, same maths: the two libraries' weights agree after learning."""
+    # Built and trained one after the other: both draw minibatches from numpy's global RNG.
+    models = [cls("MlpPolicy", spaceship_venv(4), seed=3, **FAST).learn(512) for cls in (PPO2, PPO)]
+    for a, b in zip(models[0].policy.parameters(), models[1].policy.parameters(), strict=True):
+        th.testing.assert_close(a, b)
+
+
+def test_save_load_predict_gives_identical_actions(tmp_path):
+    model = PPO2("MlpPolicy", spaceship_venv(), seed=0, **FAST).learn(1024)
+    model.save(tmp_path / "model")
+    loaded = PPO2.load(tmp_path / "model.zip")
+    obs = np.stack([gym.make("Spaceship-v0").reset(seed=s)[0] for s in range(20)])
+    np.testing.assert_array_equal(model.predict(obs, deterministic=True)[0], loaded.predict(obs, deterministic=True)[0])
+
+
+def test_sb3_api_progress_bar_callbacks_tensorboard_and_resumed_learning(tmp_path):
+    calls = []
+
+    class Count(BaseCallback):
+        def _on_step(self) -> bool:
+            calls.append(self.num_timesteps)
+            return True
+
+    model = PPO2("MlpPolicy", spaceship_venv(), seed=0, tensorboard_log=str(tmp_path), **FAST)
+    model.learn(1024, callback=Count(), progress_bar=True)
+    model.learn(1024, reset_num_timesteps=False)
+    assert model.num_timesteps == 2048
+    assert calls[-1] == 1024
+    assert any(tmp_path.rglob("events.out.tfevents.*"))
+    model.set_env(spaceship_venv(8, seed=1))
+    model.learn(256)
+
+
+def test_training_logs_the_lecture_metrics(tmp_path):
+    from stable_baselines3.common.logger import configure
+
+    model = PPO2("MlpPolicy", spaceship_venv(), seed=0, **FAST)
+    model.set_logger(configure(str(tmp_path), ["csv"]))
+    model.learn(1024)
+    header = (tmp_path / "progress.csv").read_text().splitlines()[0].split(",")
+    for key in (
+        "policy_loss",
+        "value_loss",
+        "entropy_loss",
+        "approx_kl",
+        "clip_fraction",
+        "explained_variance",
+        "learning_rate",
+        "n_updates",
+    ):
+        assert f"train/{key}" in header
+
+
+def test_load_onto_another_env_and_with_vec_wrappers(tmp_path):
+    venv = VecNormalize(spaceship_venv())
+    model = PPO2("MlpPolicy", venv, seed=0, **FAST).learn(512)
+    model.save(tmp_path / "m")
+    PPO2.load(tmp_path / "m", env=spaceship_venv(2)).learn(256)
+    stacked = VecFrameStack(DummyVecEnv([lambda: gym.make("CartPole-v1")]), n_stack=4)
+    PPO2("MlpPolicy", stacked, n_steps=32, batch_size=32, n_epochs=1).learn(64)
+
+
+def test_works_on_box_action_spaces():
+    PPO2("MlpPolicy", "Pendulum-v1", n_steps=64, batch_size=32, n_epochs=1).learn(128)
+    PolicyGradient("MlpPolicy", "Pendulum-v1", n_steps=256).learn(512)
+
+
+def test_kl_penalty_and_target_kl_run_and_adapt():
+    model = PPO2("MlpPolicy", spaceship_venv(), seed=0, kl_coef=1.0, kl_penalty_target=1e-6, target_kl=0.5, **FAST)
+    model.learn(1024)
+    assert model.kl_coef > 1.0  # the policy moved more than the tiny target: beta doubled
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"batch_size": 10_000}, "larger than the rollout"),
+        ({"clip_range": 0.0}, "clip_range"),
+        ({"clip_range": -0.1}, "clip_range"),
+    ],
+)
+def test_bad_hyperparameters_are_rejected(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        PPO2("MlpPolicy", spaceship_venv(), **{**FAST, **kwargs})
+
+
+def test_unknown_policy_name_is_rejected():
+    with pytest.raises(ValueError, match="NoSuchPolicy"):
+        PPO2("NoSuchPolicy", spaceship_venv())
+
+
+def test_missing_truncated_and_foreign_model_files_are_rejected(tmp_path):
+    with pytest.raises(ModelLoadError, match="no model file"):
+        PPO2.load(tmp_path / "missing.zip")
+    model = PPO2("MlpPolicy", spaceship_venv(), **FAST)
+    model.save(tmp_path / "good.zip")
+    data = (tmp_path / "good.zip").read_bytes()
+    (tmp_path / "truncated.zip").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelLoadError):
+        PPO2.load(tmp_path / "truncated.zip")
+    (tmp_path / "notes.zip").write_text("not a model")
+    with pytest.raises(ModelLoadError, match="not a model zip"):
+        PPO2.load(tmp_path / "notes.zip")
+
+
+def test_loading_onto_a_different_observation_space_is_rejected(tmp_path):
+    PPO2("MlpPolicy", spaceship_venv(), **FAST).save(tmp_path / "m")
+    with pytest.raises(ValueError, match=r"[Oo]bservation spaces do not match"):
+        PPO2.load(tmp_path / "m", env=DummyVecEnv([lambda: gym.make("CartPole-v1")]))
+
+
+def test_nan_loss_stops_training_without_touching_the_weights():
+    model = PPO2("MlpPolicy", spaceship_venv(), seed=0, **FAST)
+    before = [p.detach().clone() for p in model.policy.parameters()]
+    model.ent_coef = float("nan")
+    with pytest.raises(FloatingPointError, match="update 0"):
+        model.learn(512)
+    for a, b in zip(before, model.policy.parameters(), strict=True):
+        th.testing.assert_close(a, b)
+
+
+def test_whole_episode_returns_drop_cut_episodes():
+    # one env, 6 steps: [cut episode from before][whole episode of 3 steps][cut at the end]
+    rewards = np.array([[1.0], [5.0], [0.0], [10.0], [2.0], [3.0]])
+    starts = np.array([[0], [1], [0], [0], [1], [0]])
+    returns, whole, episodes = whole_episode_returns(rewards, starts, np.array([False]))
+    assert whole[:, 0].tolist() == [False, True, True, True, False, False]
+    assert returns[1:4, 0].tolist() == [15.0, 15.0, 15.0]
+    assert episodes.tolist() == [15.0]
+
+
+def test_policy_gradient_learns_something_on_spaceship():
+    th.set_num_threads(1)
+    model = PolicyGradient("MlpPolicy", spaceship_venv(16), seed=0, n_steps=512)
+    before = greedy_return(model)
+    model.learn(50_000)
+    assert greedy_return(model) > before
