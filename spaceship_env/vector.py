@@ -139,6 +139,7 @@ class SpaceshipVecEnv(SB3VecEnv):
                 infos[i] = game_info(game, i)
                 infos[i]["terminal_observation"] = obs[i].copy()
                 infos[i]["TimeLimit.truncated"] = bool(truncated[i])
+                infos[i].setdefault("end_reason", "time_limit")
             game.reset(finished)
             obs = self.batch.observe(finished)
         return obs.copy(), rewards, dones, infos

@@ -1,0 +1,545 @@
+"""Train, watch and play Spaceship-v0: the project's front door.
+
+    python play.py                      train PPO2 with the defaults, then show one episode
+    python play.py train [options]      train and write a run folder (see train --help)
+    python play.py watch [--model P]    watch an agent, with its action probabilities live
+    python play.py play                 play yourself: arrows move, space fires
+    python play.py evaluate [--model P] mean return and clear rate, beside the random policy
+
+Without a screen, `watch` writes a video into the run folder and prints its path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import pathlib
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parent
+PRETRAINED = ROOT / "models" / "ppo2_spaceship.zip"
+ALGOS = ("ppo2", "pg", "sb3-ppo")
+OBS_TYPES = ("features", "pixels")
+
+
+class UsageError(Exception):
+    """A bad command line or input: printed as one line, exit code 2."""
+
+
+# --- configuration -----------------------------------------------------------------------
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on; written to the run folder as config.json."""
+
+    algo: str = "ppo2"
+    """ppo2 (ours), pg (plain policy gradient) or sb3-ppo (SB3's PPO, for comparison)"""
+    obs: str = "features"
+    """features (fast) or pixels (CnnPolicy on 84x84 grey frames, stacked 4; slow on a CPU)"""
+    timesteps: int = 2_000_000
+    """environment steps in all"""
+    n_envs: int = 32
+    """games stepped together in one SpaceshipVecEnv"""
+    seed: int = 0
+    """seed of the networks and of game i (seed + i)"""
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    """keyword arguments of the algorithm"""
+
+
+def default_hyperparams(algo: str, obs: str) -> dict[str, Any]:
+    """Tuned defaults for Spaceship-v0 (see README for the runs that chose them)."""
+    if algo == "pg":
+        return {"learning_rate": 1e-3, "n_steps": 512}
+    if obs == "pixels":
+        return {"n_steps": 128, "batch_size": 256, "n_epochs": 4, "learning_rate": 2.5e-4, "ent_coef": 0.01}
+    return {
+        "n_steps": 256,
+        "batch_size": 2048,
+        "n_epochs": 10,
+        "learning_rate": 3e-4,
+        "ent_coef": 0.01,
+        "gamma": 0.99,
+        "gae_lambda": 0.95,
+    }
+
+
+# --- environments ------------------------------------------------------------------------
+def make_train_env(obs: str, n_envs: int, seed: int, monitor_file: str | None = None):
+    """The batched game, with episode stats; pixels get the usual Atari pre-processing."""
+    from stable_baselines3.common.vec_env import VecFrameStack, VecMonitor
+
+    from spaceship_env import SpaceshipVecEnv
+
+    venv = VecMonitor(SpaceshipVecEnv(n_envs, obs_type=obs), filename=monitor_file, info_keywords=("end_reason",))
+    venv.seed(seed)
+    if obs == "pixels":
+        venv = VecFrameStack(GreyResize(venv), n_stack=4)
+    return venv
+
+
+def GreyResize(venv):
+    """Grey 84 x 84 frames from (210, 160, 3) ones, by nearest-neighbour sampling."""
+    from gymnasium import spaces
+    from stable_baselines3.common.vec_env import VecEnvWrapper
+
+    rows = np.linspace(0, 209, 84).round().astype(int)
+    cols = np.linspace(0, 159, 84).round().astype(int)
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+
+    class _GreyResize(VecEnvWrapper):
+        def __init__(self, venv):
+            super().__init__(venv, observation_space=spaces.Box(0, 255, (84, 84, 1), np.uint8))
+
+        def process(self, obs: np.ndarray) -> np.ndarray:
+            return (obs[:, rows][:, :, cols] @ weights).astype(np.uint8)[..., None]
+
+        def reset(self):
+            return self.process(self.venv.reset())
+
+        def step_wait(self):
+            obs, rewards, dones, infos = self.venv.step_wait()
+            for info in infos:
+                if "terminal_observation" in info:
+                    info["terminal_observation"] = self.process(info["terminal_observation"][None])[0]
+            return self.process(obs), rewards, dones, infos
+
+    return _GreyResize(venv)
+
+
+# --- models --------------------------------------------------------------------------------
+def algo_class(algo: str):
+    from stable_baselines3 import PPO
+
+    from agent import PPO2, PolicyGradient
+
+    return {"ppo2": PPO2, "pg": PolicyGradient, "sb3-ppo": PPO}[algo]
+
+
+def load_model(path: pathlib.Path, obs: str = "features"):
+    """Load any of the project's models and check it plays ``obs`` observations."""
+    from agent import PPO2
+    from spaceship_env.env import features_space
+
+    model = PPO2.load(path, device="cpu")
+    if obs == "features" and model.observation_space != features_space():
+        raise UsageError(
+            f"{path} was trained on observations of shape {model.observation_space.shape}, "
+            f"but Spaceship-v0 features have shape {features_space().shape}"
+        )
+    return model
+
+
+# --- train ---------------------------------------------------------------------------------
+def prepare_run_dir(run_dir: pathlib.Path) -> pathlib.Path:
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise UsageError(f"cannot write to run directory {run_dir}: {e.strerror or e}") from e
+    return run_dir
+
+
+def train(config: TrainConfig, run_dir: pathlib.Path, resume: bool = False):
+    """Train into ``run_dir``; on Ctrl-C or an error, save the model and curve first."""
+    import torch as th
+    from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback, EvalCallback
+
+    th.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    prepare_run_dir(run_dir)
+    (run_dir / "config.json").write_text(json.dumps(asdict(config), indent=2))
+    venv = make_train_env(config.obs, config.n_envs, config.seed, str(run_dir / "episodes"))
+    cls = algo_class(config.algo)
+    policy = "CnnPolicy" if config.obs == "pixels" else "MlpPolicy"
+    if resume:
+        model = cls.load(latest_checkpoint(run_dir), env=venv, device="cpu")
+    else:
+        model = cls(
+            policy, venv, seed=config.seed, tensorboard_log=str(run_dir / "tb"), device="cpu", **config.hyperparams
+        )
+    eval_env = make_train_env(config.obs, 8, config.seed + 10_000)
+    every = max(config.timesteps // 10 // config.n_envs, 1)
+    callbacks = CallbackList(
+        [
+            CheckpointCallback(every, str(run_dir / "checkpoints"), name_prefix="model"),
+            EvalCallback(eval_env, n_eval_episodes=16, eval_freq=every, best_model_save_path=str(run_dir), verbose=0),
+            TrainingProgress(config.timesteps - (model.num_timesteps if resume else 0)),
+        ]
+    )
+    # SIGTERM is handled like Ctrl-C, so a killed run also keeps its model.
+    signal.signal(signal.SIGTERM, _interrupt)
+    interrupted = False
+    try:
+        model.learn(
+            config.timesteps - (model.num_timesteps if resume else 0),
+            callback=callbacks,
+            reset_num_timesteps=not resume,
+            tb_log_name=config.algo,
+        )
+    except KeyboardInterrupt:
+        interrupted = True
+        print("\ninterrupted: saving what was learned", file=sys.stderr)
+    finally:
+        model.save(run_dir / "model.zip")
+        venv.close()
+        draw_learning_curve(run_dir)
+    print(f"run folder: {run_dir}  (model.zip, best_model.zip, checkpoints/, tb/, episodes.monitor.csv, curve.png)")
+    if interrupted:
+        raise SystemExit(130)
+    return model
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def latest_checkpoint(run_dir: pathlib.Path) -> pathlib.Path:
+    checkpoints = sorted((run_dir / "checkpoints").glob("model_*_steps.zip"), key=lambda p: int(p.stem.split("_")[1]))
+    if checkpoints:
+        return checkpoints[-1]
+    if (run_dir / "model.zip").exists():
+        return run_dir / "model.zip"
+    raise UsageError(f"nothing to resume in {run_dir}: no checkpoints/ and no model.zip")
+
+
+def read_episodes(run_dir: pathlib.Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-episode (timesteps at its end, return, cleared) from the monitor CSV."""
+    path = run_dir / "episodes.monitor.csv"
+    if not path.exists():
+        return np.zeros(0), np.zeros(0), np.zeros(0, bool)
+    with path.open() as f:
+        next(f)  # the JSON header line
+        rows = list(csv.DictReader(f))
+    returns = np.array([float(r["r"]) for r in rows])
+    lengths = np.array([int(r["l"]) for r in rows])
+    cleared = np.array([r.get("end_reason") == "cleared" for r in rows])
+    return np.cumsum(lengths), returns, cleared
+
+
+def draw_learning_curve(run_dir: pathlib.Path) -> pathlib.Path | None:
+    """Episode return against timesteps, with the random policy's level as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from spaceship_env import WAVE_VALUE
+    from spaceship_env.baselines import random_policy
+    from spaceship_env.evaluation import play_episodes
+
+    steps, returns, _ = read_episodes(run_dir)
+    if len(returns) == 0:
+        return None
+    rng = np.random.default_rng(0)
+    random_level = play_episodes(lambda obs: random_policy(obs, rng), 100).returns.mean()
+    window = max(1, min(100, len(returns) // 10))
+    smooth = np.convolve(returns, np.ones(window) / window, mode="valid")
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(steps, returns, ".", alpha=0.15, color="tab:blue", markersize=2)
+    ax.plot(steps[window - 1 :], smooth, color="tab:blue", label=f"episode return (mean of {window})")
+    ax.axhline(random_level, color="tab:red", linestyle="--", label=f"random policy ({random_level:.0f})")
+    ax.axhline(WAVE_VALUE, color="grey", linestyle=":", label=f"whole wave ({WAVE_VALUE})")
+    ax.set_xlabel("timesteps")
+    ax.set_ylabel("episode return R(τ)")
+    ax.legend(loc="lower right")
+    ax.set_title(run_dir.name)
+    fig.tight_layout()
+    path = run_dir / "curve.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def TrainingProgress(total: int):
+    """A progress bar showing the recent mean return and clear rate."""
+    from stable_baselines3.common.callbacks import BaseCallback
+    from tqdm import tqdm
+
+    class _Progress(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.bar = tqdm(total=total, unit="step", unit_scale=True, dynamic_ncols=True)
+            self.returns: list[float] = []
+            self.cleared: list[bool] = []
+
+        def _on_step(self) -> bool:
+            for info in self.locals["infos"]:
+                if "episode" in info:
+                    self.returns.append(info["episode"]["r"])
+                    self.cleared.append(info.get("end_reason") == "cleared")
+            self.bar.update(self.training_env.num_envs)
+            if self.n_calls % 50 == 0 and self.returns:
+                recent = slice(-100, None)
+                self.bar.set_postfix_str(
+                    f"return {np.mean(self.returns[recent]):5.1f}  cleared {np.mean(self.cleared[recent]):4.0%}"
+                )
+            return True
+
+        def _on_training_end(self) -> None:
+            self.bar.close()
+
+    return _Progress()
+
+
+# --- watch, play, evaluate -----------------------------------------------------------------
+def has_display() -> bool:
+    if os.environ.get("SDL_VIDEODRIVER") in ("dummy", "offscreen"):
+        return False
+    return sys.platform in ("win32", "darwin") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def watch(model_path: pathlib.Path, episodes: int, record: pathlib.Path | None, deterministic: bool, seed: int) -> None:
+    """Play episodes with the model, drawing its action probabilities beside the game."""
+    import gymnasium as gym
+    import torch as th
+
+    import spaceship_env  # noqa: F401 - registers Spaceship-v0
+    from spaceship_env.core import ACTION_MEANINGS
+
+    model = load_model(model_path)
+    if record is None and not has_display():
+        record = model_path.parent / "watch.mp4"
+        print("no screen found: recording instead")
+    if record is not None:
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+        _check_writable(record)
+    env = gym.make("Spaceship-v0", render_mode="rgb_array")
+    view = ProbabilityView(record is None)
+    frames = []
+    rng = np.random.default_rng(seed)
+    try:
+        for episode in range(episodes):
+            obs, _ = env.reset(seed=seed + episode)
+            total, t, done = 0.0, 0, False
+            while not done and not view.closed:
+                obs_tensor, _ = model.policy.obs_to_tensor(obs)
+                with th.no_grad():
+                    probs = model.policy.get_distribution(obs_tensor).distribution.probs[0].numpy()
+                action = int(probs.argmax()) if deterministic else int(rng.choice(3, p=probs / probs.sum()))
+                obs, reward, terminated, truncated, info = env.step(action)
+                total += reward
+                t += 1
+                if episode == 0 and t <= 10:
+                    print(f"t={t:<3d} action={ACTION_MEANINGS[action]:<5s} reward={reward:g}")
+                picture = view.show(env.render(), probs, f"episode {episode + 1}   R = {total:g}")
+                if record is not None:
+                    frames.append(picture)
+                done = terminated or truncated
+            print(f"episode {episode + 1}: R = {total:g}  ({info.get('end_reason', 'time limit')}, {t} steps)")
+    finally:
+        view.close()
+        env.close()
+    if record is not None and frames:
+        write_video(record, frames)
+        print(f"video: {record}")
+
+
+class ProbabilityView:
+    """The game scaled up, with the policy's probabilities drawn as bars beside it."""
+
+    SCALE, PANEL = 3, 220
+
+    def __init__(self, window: bool) -> None:
+        import pygame
+
+        from spaceship_env.core import HEIGHT, WIDTH
+
+        pygame.init()
+        self.pg = pygame
+        self.size = (WIDTH * self.SCALE + self.PANEL, HEIGHT * self.SCALE)
+        self.screen = pygame.display.set_mode(self.size) if window else pygame.Surface(self.size)
+        self.window = window
+        self.font = pygame.font.Font(None, 28)
+        self.clock = pygame.time.Clock()
+        self.closed = False
+
+    def show(self, frame: np.ndarray, probs: np.ndarray, title: str) -> np.ndarray:
+        from spaceship_env.core import ACTION_MEANINGS
+
+        pg = self.pg
+        game = pg.transform.scale(
+            pg.surfarray.make_surface(frame.swapaxes(0, 1)), (self.size[0] - self.PANEL, self.size[1])
+        )
+        self.screen.fill((20, 20, 30))
+        self.screen.blit(game, (0, 0))
+        x0 = self.size[0] - self.PANEL + 16
+        self.screen.blit(self.font.render("policy π(a|s)", True, (230, 230, 230)), (x0, 20))
+        for k, (name, p) in enumerate(zip(ACTION_MEANINGS, probs, strict=True)):
+            y = 70 + 60 * k
+            self.screen.blit(self.font.render(f"{name.lower()} {p:.2f}", True, (230, 230, 230)), (x0, y))
+            pg.draw.rect(self.screen, (60, 60, 80), (x0, y + 24, 180, 16))
+            pg.draw.rect(self.screen, (90, 200, 255), (x0, y + 24, int(180 * p), 16))
+        self.screen.blit(self.font.render(title, True, (230, 230, 230)), (x0, 270))
+        if self.window:
+            for event in pg.event.get():
+                if event.type == pg.QUIT:
+                    self.closed = True
+            pg.display.flip()
+            self.clock.tick(30)
+        return pg.surfarray.array3d(self.screen).swapaxes(0, 1)
+
+    def close(self) -> None:
+        self.pg.quit()
+
+
+def write_video(path: pathlib.Path, frames: list[np.ndarray]) -> None:
+    import imageio.v2 as imageio
+
+    if path.suffix.lower() == ".gif":
+        imageio.mimsave(path, frames[::2], duration=1 / 15, loop=0)
+    else:
+        imageio.mimsave(path, frames, fps=30, macro_block_size=1)
+
+
+def _check_writable(path: pathlib.Path) -> None:
+    if not os.access(path.parent if path.parent.exists() else ".", os.W_OK):
+        raise UsageError(f"cannot write {path}")
+
+
+def play_human() -> None:
+    """A person plays: hold LEFT/RIGHT to move, SPACE to fire; the game waits while no key is held."""
+    import gymnasium as gym
+    import pygame
+
+    import spaceship_env  # noqa: F401
+
+    if not has_display():
+        raise UsageError("play needs a screen (no display found)")
+    env = gym.make("Spaceship-v0", render_mode="human")
+    env.reset()
+    keys = env.unwrapped.get_keys_to_action()
+    info, done = {"score": 0}, False
+    try:
+        while not done and env.unwrapped.window is not None and not env.unwrapped.window.closed:
+            pressed = pygame.key.get_pressed()
+            action = next((a for (key,), a in keys.items() if pressed[key]), None)
+            if action is None:
+                env.render()  # keeps the window alive while the game waits for a key
+                continue
+            _, _, terminated, truncated, info = env.step(action)
+            done = terminated or truncated
+    finally:
+        env.close()
+    print(f"score: {info['score']}  ({info.get('end_reason', 'stopped')})")
+
+
+def evaluate(model_path: pathlib.Path, episodes: int, seed: int) -> None:
+    """Mean ± std return, clear rate and length of the model and of the random policy."""
+    from spaceship_env.baselines import random_policy
+    from spaceship_env.evaluation import play_episodes
+
+    model = load_model(model_path)
+    rng = np.random.default_rng(seed)
+    print(f"{episodes} episodes from seeds {seed}..{seed + episodes - 1}")
+    agent = play_episodes(lambda obs: model.predict(obs, deterministic=True)[0], episodes, seed)
+    print(f"{'agent':8s} {agent.summary()}")
+    print(f"{'random':8s} {play_episodes(lambda obs: random_policy(obs, rng), episodes, seed).summary()}")
+
+
+# --- command line --------------------------------------------------------------------------
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2: no usage dump
+        raise UsageError(message)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def build_parser() -> Parser:
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", parser_class=Parser)
+    t = sub.add_parser("train", help="train an agent into a run folder")
+    t.add_argument("--algo", choices=ALGOS, default="ppo2", help="learner (default ppo2)")
+    t.add_argument("--obs", choices=OBS_TYPES, default="features", help="observations (default features)")
+    t.add_argument("--timesteps", type=positive_int, default=TrainConfig.timesteps, help="environment steps")
+    t.add_argument("--n-envs", type=positive_int, default=TrainConfig.n_envs, help="games stepped together")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--run-dir", type=pathlib.Path, help="output folder (default runs/ALGO-OBS-TIME)")
+    t.add_argument("--resume", type=pathlib.Path, metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    for name, kind in [
+        ("learning-rate", float),
+        ("n-steps", int),
+        ("batch-size", int),
+        ("n-epochs", int),
+        ("ent-coef", float),
+        ("gamma", float),
+        ("gae-lambda", float),
+        ("clip-range", float),
+    ]:
+        t.add_argument(f"--{name}", type=kind, help="override the algorithm's default")
+    w = sub.add_parser("watch", help="watch an agent play, with its action probabilities")
+    w.add_argument("--model", type=pathlib.Path, default=PRETRAINED, help="model zip (default: the shipped one)")
+    w.add_argument("--episodes", type=positive_int, default=1)
+    w.add_argument("--record", type=pathlib.Path, help="write an MP4 or GIF instead of opening a window")
+    w.add_argument("--deterministic", action="store_true", help="take the most probable action")
+    w.add_argument("--seed", type=int, default=0)
+    sub.add_parser("play", help="play with the keyboard: arrows move, space fires")
+    e = sub.add_parser("evaluate", help="mean return and clear rate, beside the random policy")
+    e.add_argument("--model", type=pathlib.Path, default=PRETRAINED)
+    e.add_argument("--episodes", type=positive_int, default=100)
+    e.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def train_command(args: argparse.Namespace) -> pathlib.Path:
+    if args.resume is not None:
+        config = TrainConfig(**json.loads((args.resume / "config.json").read_text()))
+        train(config, args.resume, resume=True)
+        return args.resume
+    hyper = default_hyperparams(args.algo, args.obs)
+    for name in ("learning_rate", "n_steps", "batch_size", "n_epochs", "ent_coef", "gamma", "gae_lambda", "clip_range"):
+        if getattr(args, name) is not None:
+            hyper[name] = getattr(args, name)
+    config = TrainConfig(args.algo, args.obs, args.timesteps, args.n_envs, args.seed, hyper)
+    run_dir = args.run_dir or ROOT / "runs" / f"{args.algo}-{args.obs}-{time.strftime('%Y%m%d-%H%M%S')}"
+    train(config, run_dir)
+    return run_dir
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.command is None:  # the main job: train with the defaults, then show an episode
+        args = build_parser().parse_args(["train"])
+        run_dir = train_command(args)
+        watch(run_dir / "best_model.zip", 1, None, True, seed=0)
+    elif args.command == "train":
+        train_command(args)
+    elif args.command == "watch":
+        watch(args.model, args.episodes, args.record, args.deterministic, args.seed)
+    elif args.command == "play":
+        play_human()
+    elif args.command == "evaluate":
+        evaluate(args.model, args.episodes, args.seed)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """``main`` with every expected failure as one line on stderr and a non-zero exit."""
+    from agent import ModelLoadError
+
+    try:
+        main(argv)
+    except (UsageError, ModelLoadError, ValueError, FileNotFoundError, PermissionError) as e:
+        print(f"play.py: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("play.py: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,0 +1,139 @@
+"""play.py end to end, headless, on tiny budgets; every bad input is one line and exit 2."""
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import imageio.v2 as imageio
+import pytest
+
+from agent import PPO2
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "DISPLAY": ""}
+
+
+def play(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "play.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    run = tmp_path_factory.mktemp("run")
+    result = play("train", "--timesteps", 4096, "--n-envs", 4, "--n-steps", 64, "--batch-size", 128, "--run-dir", run)
+    assert result.returncode == 0, result.stderr
+    return run
+
+
+def test_train_writes_a_complete_run_folder(run_dir):
+    for name in ("model.zip", "best_model.zip", "config.json", "curve.png", "episodes.monitor.csv"):
+        assert (run_dir / name).is_file(), name
+    assert any((run_dir / "checkpoints").glob("model_*_steps.zip"))
+    assert any((run_dir / "tb").rglob("events.out.tfevents.*"))
+    assert PPO2.load(run_dir / "model.zip").num_timesteps >= 4096
+
+
+def test_evaluate_prints_agent_and_random_side_by_side(run_dir):
+    result = play("evaluate", "--model", run_dir / "model.zip", "--episodes", 10)
+    assert result.returncode == 0, result.stderr
+    assert "agent" in result.stdout and "random" in result.stdout and "clear rate" in result.stdout
+
+
+def test_watch_records_a_playable_video_with_a_trace(run_dir, tmp_path):
+    video = tmp_path / "episode.gif"
+    result = play("watch", "--model", run_dir / "model.zip", "--record", video, "--deterministic")
+    assert result.returncode == 0, result.stderr
+    assert "t=1 " in result.stdout and "R = " in result.stdout
+    frames = imageio.mimread(video)
+    assert len(frames) > 10 and frames[0].shape[1] > frames[0].shape[0]  # game plus probability panel
+
+
+def test_watch_without_a_screen_writes_a_video_beside_the_model(run_dir):
+    result = play("watch", "--model", run_dir / "model.zip")
+    assert result.returncode == 0, result.stderr
+    assert (run_dir / "watch.mp4").stat().st_size > 0
+
+
+def test_missing_model_is_one_line_and_exit_2(tmp_path):
+    result = play("evaluate", "--model", tmp_path / "nope.zip")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "no model file" in result.stderr
+
+
+def test_corrupt_model_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 garbage")
+    result = play("watch", "--model", tmp_path / "bad.zip")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "bad.zip" in result.stderr
+
+
+def test_model_for_other_observations_is_rejected(tmp_path):
+    PPO2("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=32).save(tmp_path / "cartpole.zip")
+    result = play("evaluate", "--model", tmp_path / "cartpole.zip")
+    assert result.returncode == 2 and "observations of shape (4,)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--no-such-option"], "unrecognized arguments"),
+        (["train", "--timesteps", "-5"], "positive"),
+        (["train", "--algo", "dqn"], "invalid choice"),
+    ],
+)
+def test_bad_command_lines_are_one_line_and_exit_2(args, message):
+    result = play(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and result.stderr.strip().count("\n") == 0
+
+
+def test_unwritable_run_dir_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "file").write_text("")
+    result = play("train", "--timesteps", 64, "--run-dir", tmp_path / "file" / "run")
+    assert result.returncode == 2 and "cannot write to run directory" in result.stderr
+
+
+def test_ctrl_c_during_training_saves_a_loadable_model(tmp_path):
+    run = tmp_path / "interrupted"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "play.py"),
+            "train",
+            "--timesteps",
+            "10000000",
+            "--n-envs",
+            "4",
+            "--n-steps",
+            "64",
+            "--batch-size",
+            "128",
+            "--run-dir",
+            str(run),
+        ],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    deadline = time.time() + 120
+    while not (run / "tb").exists() and time.time() < deadline:
+        time.sleep(0.5)
+    time.sleep(3)  # well into learn()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    model = PPO2.load(run / "model.zip")
+    assert model.num_timesteps > 0
+    assert (run / "curve.png").exists()
