@@ -92,19 +92,27 @@ _FORM_X_MAX = WIDTH - EDGE_MARGIN - ALIEN_W
 
 _MOVE = np.array([-SHIP_SPEED, SHIP_SPEED, 0], np.int32)
 _COL_OFFSETS = np.arange(N_COLS, dtype=np.int32) * COL_PITCH
+_COL_CENTRES = _COL_OFFSETS + ALIEN_W / 2
 _ROW_BOTTOMS = np.arange(N_ROWS, dtype=np.int32) * ROW_PITCH + ALIEN_H
 _BOMB_THRESHOLD = np.uint64(int(BOMB_CHANCE * 2**16))
 _AIMED_THRESHOLD = np.uint64(int(AIMED_CHANCE * 2**8))
 _SLOTS = np.arange(MAX_BOMBS, dtype=np.int32)  # MAX_BOMBS <= 8: a slot fits in 3 bits
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_SHIFT30, _SHIFT27, _SHIFT31 = np.uint64(30), np.uint64(27), np.uint64(31)
 
 
 def _hash(key: np.ndarray, t: np.ndarray) -> np.ndarray:
     """SplitMix64 of ``key + t * golden``: 64 well-mixed bits per game and step."""
-    z = key + t.astype(np.uint64) * _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+    z = t.astype(np.uint64)
+    z *= _GOLDEN
+    z += key
+    z ^= z >> _SHIFT30
+    z *= _MIX1
+    z ^= z >> _SHIFT27
+    z *= _MIX2
+    z ^= z >> _SHIFT31
+    return z
 
 
 def lowest_alive_row(alive: np.ndarray) -> np.ndarray:
@@ -113,8 +121,50 @@ def lowest_alive_row(alive: np.ndarray) -> np.ndarray:
     return np.where(alive.any(axis=1), lowest, -1)
 
 
+def _subsets(k: int) -> np.ndarray:
+    """Row ``m`` is bit mask ``m`` as ``k`` booleans (bit ``j`` is element ``j``)."""
+    return (np.arange(2**k)[:, None] >> np.arange(k)) & 1 == 1
+
+
+# --- Lookup tables on bit masks, so that a step never scans the alive grid ------------
+# A column's living rows are a bit mask (bit r: row r); the living columns are another.
+_ROW_SETS, _COL_SETS = _subsets(N_ROWS), _subsets(N_COLS)
+#: Lowest living row of a column, by its row mask (-1 if empty).
+_LOWEST_ROW = lowest_alive_row(_ROW_SETS)
+_ROW_BIT = (1 << np.arange(N_ROWS)).astype(np.uint8)
+_COL_BIT = (1 << np.arange(N_COLS)).astype(np.uint8)
+_FULL_COLUMN, _FULL_WAVE = np.uint8(2**N_ROWS - 1), np.uint8(2**N_COLS - 1)
+#: The formation's x range before it turns, by its living-column mask.
+_LEFT_COL = _COL_SETS.argmax(axis=1)
+_RIGHT_COL = N_COLS - 1 - _COL_SETS[:, ::-1].argmax(axis=1)
+_X_MIN = (EDGE_MARGIN - _LEFT_COL * COL_PITCH).astype(np.int32)
+_X_MAX = (WIDTH - EDGE_MARGIN - ALIEN_W - _RIGHT_COL * COL_PITCH).astype(np.int32)
+#: Number of living columns, and the index of the n-th living column, by column mask.
+_N_LIVING = _COL_SETS.sum(axis=1).astype(np.uint64)
+_NTH_LIVING = (_COL_SETS.cumsum(axis=1)[:, None, :] > np.arange(N_COLS)[None, :, None]).argmax(axis=2)
+#: The column a laser at ``rel`` = ship x - formation x (clipped, + 1) passes through;
+#: ``N_COLS`` (an always-empty extra column) where it passes between or beside them.
+_REL = np.arange(-1, N_COLS * COL_PITCH + 1)
+_COLUMN_AT = np.where(
+    (_REL >= 0) & (_REL // COL_PITCH < N_COLS) & (_REL % COL_PITCH < ALIEN_W), _REL // COL_PITCH, N_COLS
+)
+_SPEED = (1.0 / MARCH_PERIOD).astype(np.float32)
+#: Bit layout of the bomb sort keys (see ``SpaceshipCore._bomb_features``).
+_DX_BIAS, _DX_MASK = 1 << 10, (1 << 11) - 1
+_DY_SHIFT, _DY_BIAS, _DY_MASK = 14, 1 << 31, (1 << 32) - 1
+_GAME_SHIFT = 46
+_BOMB_KEY_BASE = ((SHIP_Y + _DY_BIAS) << _DY_SHIFT) + (_SLOTS.astype(np.int64)[:, None] << 11) + _DX_BIAS
+#: The first features are ``(ints[:, :5] - _SCALED_LOW) / span``, with ``lives`` at index 2.
+_SCALED_LOW = np.array([SHIP_MIN_X, 0, 0, _FORM_X_MIN, FORMATION_START_Y], np.int32)
+
+
 class SpaceshipCore:
-    """``n`` games of Spaceship stepped together; all state is public arrays."""
+    """``n`` games of Spaceship stepped together; all state is public arrays.
+
+    The per-game ints are columns of one ``(n, 8)`` array and the bombs are stored slot
+    first; the public names are views. ``col_rows`` and ``col_bits`` are bit masks of the
+    living aliens (rows per column, living columns), kept in step with ``alive``.
+    """
 
     def __init__(self, n: int, lives: int = 3) -> None:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
@@ -126,25 +176,45 @@ class SpaceshipCore:
         self.rngs: list[np.random.Generator] = [np.random.default_rng() for _ in range(n)]
         self.key = np.zeros(n, np.uint64)
         self.t = np.zeros(n, np.int64)
-        self.ship_x = np.zeros(n, np.int32)
-        self.cooldown = np.zeros(n, np.int32)
-        self.lives = np.zeros(n, np.int32)
+        self.ints = np.zeros((n, 8), np.int32)
+        (
+            self.ship_x,
+            self.cooldown,
+            self.lives,
+            self.form_x,
+            self.form_y,
+            self.direction,
+            self.march_clock,
+            self.n_alive,
+        ) = self.ints.T
         self.score = np.zeros(n, np.int64)
         self.alive = np.zeros((n, N_ROWS, N_COLS), bool)
-        self.n_alive = np.zeros(n, np.int32)
-        self.form_x = np.zeros(n, np.int32)
-        self.form_y = np.zeros(n, np.int32)
-        self.direction = np.ones(n, np.int32)
-        self.march_clock = np.zeros(n, np.int32)
-        self.bomb_x = np.zeros((n, MAX_BOMBS), np.int32)
-        self.bomb_y = np.zeros((n, MAX_BOMBS), np.int32)
-        self.bomb_on = np.zeros((n, MAX_BOMBS), bool)
+        #: Living rows of each column as a bit mask, plus an always-empty column ``N_COLS``.
+        self.col_rows = np.zeros((n, N_COLS + 1), np.uint8)
+        #: Living columns as a bit mask.
+        self.col_bits = np.zeros(n, np.uint8)
+        self._bomb_x = np.zeros((MAX_BOMBS, n), np.int32)
+        self._bomb_y = np.zeros((MAX_BOMBS, n), np.int32)
+        self._bomb_on = np.zeros((MAX_BOMBS, n), bool)
+        self.bomb_x, self.bomb_y, self.bomb_on = self._bomb_x.T, self._bomb_y.T, self._bomb_on.T
         #: Where this step's laser stopped (its top y), or -1 where no shot was fired.
         self.laser_top = np.full(n, -1, np.int32)
         self.end_reason = np.zeros(n, np.int8)
         #: Whether the lowest living alien has come down to the ship's row.
         self.invaded = np.zeros(n, bool)
         self._rows = np.arange(n)
+        self._cell0 = self._rows * (N_COLS + 1)  # flat index of each game's column 0 in col_rows
+        self._fresh = np.array([0, 0, self.max_lives, FORMATION_START_X, FORMATION_START_Y, 1, 0, N_ALIENS], np.int32)
+        self._span = np.array(
+            [
+                SHIP_MAX_X - SHIP_MIN_X,
+                LASER_COOLDOWN,
+                self.max_lives,
+                _FORM_X_MAX - _FORM_X_MIN,
+                SHIP_Y - FORMATION_START_Y,
+            ],
+            float,
+        )
 
     # --- reset -----------------------------------------------------------------------
     def reset(self, games: np.ndarray | slice = slice(None)) -> None:
@@ -155,18 +225,14 @@ class SpaceshipCore:
         self.key[idx] = draws[:, 0]
         gap = (draws[:, 1] % np.uint64(N_COLS - 1)).astype(np.int32)
         self.t[idx] = 0
+        self.ints[idx] = self._fresh
         self.ship_x[idx] = FORMATION_START_X + gap * COL_PITCH + SHIP_START_OFFSET
-        self.cooldown[idx] = 0
-        self.lives[idx] = self.max_lives
         self.score[idx] = 0
         self.alive[idx] = True
-        self.n_alive[idx] = N_ALIENS
-        self.form_x[idx] = FORMATION_START_X
-        self.form_y[idx] = FORMATION_START_Y
-        self.direction[idx] = 1
-        self.march_clock[idx] = 0
-        self.bomb_on[idx] = False
-        self.bomb_y[idx] = 0
+        self.col_rows[idx, :N_COLS] = _FULL_COLUMN
+        self.col_bits[idx] = _FULL_WAVE
+        self._bomb_on[:, idx] = False
+        self._bomb_y[:, idx] = 0
         self.laser_top[idx] = -1
         self.end_reason[idx] = RUNNING
         self.invaded[idx] = False
@@ -193,30 +259,40 @@ class SpaceshipCore:
         """The lecture's r(s_t, a_t): FIRE kills the lowest alien above the ship at once."""
         rewards = np.zeros(self.n, np.int64)
         fire = wants_fire & (self.cooldown == 0)
-        np.maximum(self.cooldown - 1, 0, out=self.cooldown)
+        np.subtract(self.cooldown, 1, out=self.cooldown, where=self.cooldown > 0)
         self.laser_top.fill(-1)
         if not fire.any():
             return rewards
         g = np.flatnonzero(fire)
         self.cooldown[g] = LASER_COOLDOWN
         self.laser_top[g] = 0
-        col, in_col = self._column_under_ship(g)
-        row = lowest_alive_row(self.alive[g, :, col])
-        hit = in_col & (row >= 0)
+        col = self._column_under_ship(g)
+        row = _LOWEST_ROW[self.col_rows[g, col]]
+        hit = row >= 0
         g, col, row = g[hit], col[hit], row[hit]
-        self.alive[g, row, col] = False
-        self.n_alive[g] -= 1
+        self._kill(g, row, col)
         rewards[g] = ROW_VALUES[row]
         self.score[g] += rewards[g]
         self.laser_top[g] = self.form_y[g] + _ROW_BOTTOMS[row]
         return rewards
 
-    def _column_under_ship(self, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The column the laser of games ``g`` would pass through, and whether it does."""
-        rel = self.ship_x[g] - self.form_x[g]
-        col = rel // COL_PITCH
-        in_col = (rel >= 0) & (col < N_COLS) & (rel % COL_PITCH < ALIEN_W)
-        return np.clip(col, 0, N_COLS - 1), in_col
+    def _kill(self, g: np.ndarray, row: np.ndarray, col: np.ndarray) -> None:
+        """Remove the alien at ``(row, col)`` of each game ``g`` from ``alive`` and its masks."""
+        self.alive[g, row, col] = False
+        self.n_alive[g] -= 1
+        left = self.col_rows[g, col] & ~_ROW_BIT[row]
+        self.col_rows[g, col] = left
+        emptied = left == 0
+        self.col_bits[g[emptied]] &= ~_COL_BIT[col[emptied]]
+
+    def _column_under_ship(self, g: np.ndarray) -> np.ndarray:
+        """The column the laser of games ``g`` would pass through, or ``N_COLS`` for none."""
+        return self._column_at(self.ship_x[g] - self.form_x[g])
+
+    @staticmethod
+    def _column_at(rel: np.ndarray) -> np.ndarray:
+        """The column at ``rel`` pixels right of the formation's left edge, or ``N_COLS``."""
+        return _COLUMN_AT.take(rel + 1, mode="clip")
 
     def _march(self) -> None:
         """Move the formation one pixel when its clock is due; at a wall, step down and turn."""
@@ -225,13 +301,10 @@ class SpaceshipCore:
         if not due.any():
             return
         self.march_clock[due] = 0
-        cols = self.alive.any(axis=1)
-        left = cols.argmax(axis=1)
-        right = N_COLS - 1 - cols[:, ::-1].argmax(axis=1)
         x = self.form_x + self.direction
-        at_wall = (x + left * COL_PITCH < EDGE_MARGIN) | (x + right * COL_PITCH + ALIEN_W > WIDTH - EDGE_MARGIN)
+        at_wall = (x < _X_MIN[self.col_bits]) | (x > _X_MAX[self.col_bits])
+        np.copyto(self.form_x, x, where=due & ~at_wall)
         turn = due & at_wall
-        self.form_x[:] = np.where(due & ~at_wall, x, self.form_x)
         if turn.any():
             g = np.flatnonzero(turn)
             self.form_y[g] += DROP
@@ -241,38 +314,38 @@ class SpaceshipCore:
 
     def _bombs(self) -> None:
         """Bombs fall, hit the ship or the ground, and new ones drop from the lowest aliens."""
-        np.add(self.bomb_y, BOMB_SPEED, out=self.bomb_y, where=self.bomb_on)
+        on, bomb_x, bomb_y = self._bomb_on, self._bomb_x, self._bomb_y  # (MAX_BOMBS, n)
+        np.add(bomb_y, BOMB_SPEED, out=bomb_y, where=on)
+        any_alive = self.n_alive > 0
         hit = (
-            self.bomb_on
-            & (self.bomb_y + BOMB_H > SHIP_Y)
-            & (self.bomb_y < SHIP_Y + SHIP_H)
-            & (np.abs(self.bomb_x - self.ship_x[:, None]) <= SHIP_HALF_W)
-        ).any(axis=1) & (self.n_alive > 0)
-        self.bomb_on &= self.bomb_y < GROUND_Y
+            on & (bomb_y > SHIP_Y - BOMB_H) & (bomb_y < SHIP_Y + SHIP_H) & (np.abs(bomb_x - self.ship_x) <= SHIP_HALF_W)
+        ).any(axis=0) & any_alive
+        on &= bomb_y < GROUND_Y
         if hit.any():
             self.lives[hit] -= 1
-            self.bomb_on[hit] = False  # a hit clears the sky, as a respawn does
+            on[:, hit] = False  # a hit clears the sky, as a respawn does
 
         bits = _hash(self.key, self.t)
         drop = (bits & np.uint64(0xFFFF)) < _BOMB_THRESHOLD
-        drop &= ~self.bomb_on.all(axis=1) & (self.n_alive > 0) & (self.lives > 0)
+        drop &= ~on.all(axis=0) & any_alive & (self.lives > 0)
         if not drop.any():
             return
         g = np.flatnonzero(drop)
         bits = bits[g]
-        cols = self.alive[g].any(axis=1)  # (k, N_COLS)
-        centres = self.form_x[g, None] + _COL_OFFSETS + ALIEN_W // 2
-        distance = np.where(cols, np.abs(centres - self.ship_x[g, None]), WIDTH * 2)
+        col_bits = self.col_bits[g]
+        form_x = self.form_x[g]
+        centres = form_x[:, None] + _COL_OFFSETS + ALIEN_W // 2
+        distance = np.where(_COL_SETS[col_bits], np.abs(centres - self.ship_x[g, None]), WIDTH * 2)
         nearest = distance.argmin(axis=1)
-        nth = (bits >> np.uint64(32)) % cols.sum(axis=1).astype(np.uint64)
-        any_col = (cols.cumsum(axis=1) > nth[:, None].astype(np.int64)).argmax(axis=1)
+        nth = (bits >> np.uint64(32)) % _N_LIVING[col_bits]
+        any_col = _NTH_LIVING[col_bits, nth]
         aimed = ((bits >> np.uint64(16)) & np.uint64(0xFF)) < _AIMED_THRESHOLD
         col = np.where(aimed, nearest, any_col)
-        row = lowest_alive_row(self.alive[g, :, col])
-        slot = self.bomb_on[g].argmin(axis=1)
-        self.bomb_on[g, slot] = True
-        self.bomb_x[g, slot] = centres[np.arange(len(g)), col]
-        self.bomb_y[g, slot] = self.form_y[g] + _ROW_BOTTOMS[row]
+        row = _LOWEST_ROW[self.col_rows[g, col]]
+        slot = on[:, g].argmin(axis=0)
+        on[slot, g] = True
+        bomb_x[slot, g] = form_x + col * COL_PITCH + ALIEN_W // 2
+        bomb_y[slot, g] = self.form_y[g] + _ROW_BOTTOMS[row]
 
     def _end(self) -> np.ndarray:
         """Set ``end_reason`` and return which games terminated this step."""
@@ -287,43 +360,49 @@ class SpaceshipCore:
     def in_sight(self, g: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Whether FIRE would kill an alien now in games ``g`` (ignoring the cooldown)."""
         rows = self._rows[g]
-        col, in_col = self._column_under_ship(rows)
-        return in_col & self.alive[rows, :, col].any(axis=1)
+        return self.col_rows[rows, self._column_under_ship(rows)] != 0
 
     def features(self, out: np.ndarray | None = None, g: np.ndarray | slice = slice(None)) -> np.ndarray:
         """The feature observation of games ``g``, scaled into ``FEATURE_LOW..FEATURE_HIGH``.
 
         With ``out``, rows ``g`` of ``out`` are written in place and ``out`` is returned.
         """
-        n = len(self._rows[g])
-        obs = np.empty((n, len(FEATURES)), np.float32) if out is None else out
-        rows = slice(None) if out is None else g
-        ship_x = self.ship_x[g]
-        obs[rows, 0] = (ship_x - SHIP_MIN_X) / (SHIP_MAX_X - SHIP_MIN_X)
-        obs[rows, 1] = self.cooldown[g] / LASER_COOLDOWN
-        obs[rows, 2] = self.lives[g] / self.max_lives
-        obs[rows, 3] = (self.form_x[g] - _FORM_X_MIN) / (_FORM_X_MAX - _FORM_X_MIN)
-        obs[rows, 4] = (self.form_y[g] - FORMATION_START_Y) / (SHIP_Y - FORMATION_START_Y)
-        obs[rows, 5] = self.direction[g]
-        obs[rows, 6] = 1.0 / MARCH_PERIOD[self.n_alive[g]]
-        obs[rows, 7] = self.in_sight(g)
-        centres = self.form_x[g, None] + _COL_OFFSETS + ALIEN_W / 2
-        obs[rows, _COLDX0 : _COLDX0 + N_COLS] = (centres - ship_x[:, None]) / WIDTH
-        obs[rows, _ALIVE0 : _ALIVE0 + N_ALIENS] = self.alive[g].reshape(n, N_ALIENS)
-        obs[rows, _BOMB0:] = self._bomb_features(g)
-        return obs
+        if out is not None and not isinstance(g, slice):
+            out[g] = self.features(g=g)
+            return out
+        ints = self.ints[g]
+        n = len(ints)
+        obs = np.empty((n, len(FEATURES)), np.float32) if out is None else out[g]
+        np.divide(ints[:, 0:5] - _SCALED_LOW, self._span, out=obs[:, 0:5])
+        obs[:, 5] = ints[:, 5]
+        np.take(_SPEED, ints[:, 7], out=obs[:, 6])
+        rel = ints[:, 0] - ints[:, 3]
+        cells = self._column_at(rel)
+        cells += self._cell0[:n]
+        np.not_equal(self.col_rows[g].ravel().take(cells), 0, out=obs[:, 7])
+        np.divide(np.subtract(_COL_CENTRES, rel[:, None]), WIDTH, out=obs[:, _COLDX0 : _COLDX0 + N_COLS])
+        obs[:, _ALIVE0 : _ALIVE0 + N_ALIENS] = self.alive[g].reshape(n, N_ALIENS)
+        self._bomb_features(g, obs[:, _BOMB0:])
+        return obs if out is None else out
 
-    def _bomb_features(self, g: np.ndarray | slice) -> np.ndarray:
-        """The nearest ``N_BOMB_SLOTS`` bombs as ``(dx, dy, on)`` triples, nearest first."""
-        bomb_on = self.bomb_on[g]
-        # Sorting keys (distance * 8 + slot) is cheaper than argsort on short rows.
-        dy = np.where(bomb_on, SHIP_Y - self.bomb_y[g], HEIGHT)
-        keys = np.sort(dy * 8 + _SLOTS, axis=1)[:, :N_BOMB_SLOTS]
-        order, dy = keys & 7, keys >> 3
-        on = dy < HEIGHT
-        dx = np.take_along_axis(self.bomb_x[g], order, axis=1) - self.ship_x[g, None]
-        out = np.empty((len(dy), 3 * N_BOMB_SLOTS), np.float32)
-        out[:, 0::3] = np.where(on, dx / WIDTH, 0.0)
-        out[:, 1::3] = np.where(on, dy / SHIP_Y, 1.0)
-        out[:, 2::3] = on
-        return out
+    def _bomb_features(self, g: np.ndarray | slice, out: np.ndarray) -> None:
+        """Write the nearest ``N_BOMB_SLOTS`` bombs as ``(dx, dy, on)`` triples, nearest first.
+
+        One sort orders every bomb of every game: an int64 key packs, from high bits to low,
+        the game, ``dy`` (height above the ship, biased), the slot and ``dx`` (+1024). An
+        empty slot gets ``dy = SHIP_Y`` and ``dx = 0``: it sorts after every bomb in flight
+        (those are above the ground, so ``dy < SHIP_Y``), and its features are ``(0, 1, 0)``.
+        """
+        on = self._bomb_on[:, g]  # (MAX_BOMBS, k)
+        k = on.shape[1]
+        base = _BOMB_KEY_BASE + (self._rows[:k] << _GAME_SHIFT)
+        keys = np.subtract(self._bomb_x[:, g], self.ship_x[g], dtype=np.int64)
+        keys -= self._bomb_y[:, g].astype(np.int64) << _DY_SHIFT
+        keys *= on
+        keys += base
+        nearest = np.sort(keys.ravel()).reshape(k, MAX_BOMBS)[:, :N_BOMB_SLOTS]
+        dy = ((nearest >> _DY_SHIFT) & _DY_MASK) - _DY_BIAS
+        dx = (nearest & _DX_MASK) - _DX_BIAS
+        np.divide(dx, WIDTH, out=out[:, 0::3])
+        np.divide(dy, SHIP_Y, out=out[:, 1::3])
+        np.less(dy, SHIP_Y, out=out[:, 2::3])
