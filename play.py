@@ -153,7 +153,7 @@ def train(config: TrainConfig, run_dir: pathlib.Path, resume: bool = False):
     import torch as th
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback, EvalCallback
 
-    th.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    th.set_num_threads(1)  # small networks: more threads only contend with the game on a busy CPU
     prepare_run_dir(run_dir)
     (run_dir / "config.json").write_text(json.dumps(asdict(config), indent=2))
     venv = make_train_env(config.obs, config.n_envs, config.seed, str(run_dir / "episodes"))
@@ -481,6 +481,7 @@ def build_parser() -> Parser:
         ("clip-range", float),
     ]:
         t.add_argument(f"--{name}", type=kind, help="override the algorithm's default")
+    t.add_argument("--net-arch", type=positive_int, nargs="+", metavar="UNITS", help="hidden layers, e.g. 256 256")
     w = sub.add_parser("watch", help="watch an agent play, with its action probabilities")
     w.add_argument("--model", type=pathlib.Path, default=PRETRAINED, help="model zip (default: the shipped one)")
     w.add_argument("--episodes", type=positive_int, default=1)
@@ -504,6 +505,8 @@ def train_command(args: argparse.Namespace) -> pathlib.Path:
     for name in ("learning_rate", "n_steps", "batch_size", "n_epochs", "ent_coef", "gamma", "gae_lambda", "clip_range"):
         if getattr(args, name) is not None:
             hyper[name] = getattr(args, name)
+    if args.net_arch is not None:
+        hyper["policy_kwargs"] = {"net_arch": args.net_arch}
     config = TrainConfig(args.algo, args.obs, args.timesteps, args.n_envs, args.seed, hyper)
     run_dir = args.run_dir or ROOT / "runs" / f"{args.algo}-{args.obs}-{time.strftime('%Y%m%d-%H%M%S')}"
     train(config, run_dir)

@@ -103,6 +103,14 @@ class PolicyGradient(LectureAlgorithm):
             supported_action_spaces=(spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary),
         )
 
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        # No critic here: SB3 adds γ·V(last state) to the reward of a time-limit cut, so a
+        # zero value head keeps R(τ) the plain sum of rewards the lecture weights by.
+        for param in self.policy.value_net.parameters():
+            param.data.zero_()
+            param.requires_grad_(False)
+
     def train(self) -> None:
         """One gradient step on the rollout's whole episodes."""
         self.policy.set_training_mode(True)
@@ -112,6 +120,7 @@ class PolicyGradient(LectureAlgorithm):
             buffer.rewards, buffer.episode_starts, self._last_episode_starts
         )
         self.logger.record("train/episodes", len(episode_returns))
+        self.logger.record("train/used_fraction", float(whole.mean()))  # the rest is cut episodes
         if len(episode_returns) == 0:
             return  # no episode finished inside this rollout: nothing on-policy to learn from
         baseline = float(episode_returns.mean())

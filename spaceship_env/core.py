@@ -12,6 +12,8 @@ the hash keeps the per-step draws vectorised.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # --- Playfield: the Atari 2600's 160 x 210 logical pixels --------------------------
@@ -50,6 +52,8 @@ LASER_COOLDOWN = 4
 #: The ship starts in the gap right of a column; one step RIGHT carries it 2 pixels inside
 #: the next column, where a one-pixel march of the aliens cannot take it out again.
 SHIP_START_OFFSET = COL_PITCH - SHIP_SPEED + 2
+#: Where the ship may start: the gap right of each column but the last.
+START_X = FORMATION_START_X + np.arange(N_COLS - 1, dtype=np.int32) * COL_PITCH + SHIP_START_OFFSET
 
 # --- Bombs -----------------------------------------------------------------------
 MAX_BOMBS = 6  # in flight at once, per game
@@ -90,7 +94,8 @@ _BOMB0 = FEATURE_NAMES.index("bomb_0_dx")
 _FORM_X_MIN = EDGE_MARGIN - (N_COLS - 1) * COL_PITCH
 _FORM_X_MAX = WIDTH - EDGE_MARGIN - ALIEN_W
 
-_MOVE = np.array([-SHIP_SPEED, SHIP_SPEED, 0], np.int32)
+#: The ship's x after each action, by action and x.
+_NEXT_X = np.clip(np.arange(WIDTH) + np.array([[-SHIP_SPEED], [SHIP_SPEED], [0]]), SHIP_MIN_X, SHIP_MAX_X)
 _COL_OFFSETS = np.arange(N_COLS, dtype=np.int32) * COL_PITCH
 _COL_CENTRES = _COL_OFFSETS + ALIEN_W / 2
 _ROW_BOTTOMS = np.arange(N_ROWS, dtype=np.int32) * ROW_PITCH + ALIEN_H
@@ -102,12 +107,9 @@ _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _SHIFT30, _SHIFT27, _SHIFT31 = np.uint64(30), np.uint64(27), np.uint64(31)
 
 
-def _hash(key: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """SplitMix64 of ``key + t * golden``: 64 well-mixed bits per game and step."""
-    z = t.astype(np.uint64)
-    z *= _GOLDEN
-    z += key
-    z ^= z >> _SHIFT30
+def _mix(stream: np.ndarray) -> np.ndarray:
+    """SplitMix64's output function: 64 well-mixed bits from each stream position."""
+    z = stream ^ (stream >> _SHIFT30)
     z *= _MIX1
     z ^= z >> _SHIFT27
     z *= _MIX2
@@ -142,26 +144,48 @@ _X_MAX = (WIDTH - EDGE_MARGIN - ALIEN_W - _RIGHT_COL * COL_PITCH).astype(np.int3
 #: Number of living columns, and the index of the n-th living column, by column mask.
 _N_LIVING = _COL_SETS.sum(axis=1).astype(np.uint64)
 _NTH_LIVING = (_COL_SETS.cumsum(axis=1)[:, None, :] > np.arange(N_COLS)[None, :, None]).argmax(axis=2)
-#: The column a laser at ``rel`` = ship x - formation x (clipped, + 1) passes through;
-#: ``N_COLS`` (an always-empty extra column) where it passes between or beside them.
-_REL = np.arange(-1, N_COLS * COL_PITCH + 1)
+# --- Lookup tables on the ship's x relative to the formation's, ``rel`` ------------------
+# Tables are indexed by ``rel - _REL_MIN``; ``rel`` spans every ship x and formation x.
+_REL_MIN = SHIP_MIN_X - _FORM_X_MAX
+_REL = np.arange(_REL_MIN, SHIP_MAX_X - _FORM_X_MIN + 1)
+#: The column a laser at ``rel`` passes through; ``N_COLS`` (an always-empty extra
+#: column) where it passes between or beside the columns.
 _COLUMN_AT = np.where(
     (_REL >= 0) & (_REL // COL_PITCH < N_COLS) & (_REL % COL_PITCH < ALIEN_W), _REL // COL_PITCH, N_COLS
 )
+#: The living column whose centre is nearest the ship, by living-column mask and ``rel``.
+_NEAREST_COLUMN = np.where(_COL_SETS[:, None, :], np.abs(_COL_CENTRES - _REL[:, None]), np.inf).argmin(axis=2)
+#: The ``column_dx_j`` features: (centre of column j - ship x) / WIDTH, by ``rel``.
+_COLUMN_DX = ((_COL_CENTRES - _REL[:, None]) / WIDTH).astype(np.float32)
 _SPEED = (1.0 / MARCH_PERIOD).astype(np.float32)
 #: Bit layout of the bomb sort keys (see ``SpaceshipCore._bomb_features``).
 _DX_BIAS, _DX_MASK = 1 << 10, (1 << 11) - 1
 _DY_SHIFT, _DY_BIAS, _DY_MASK = 14, 1 << 31, (1 << 32) - 1
 _GAME_SHIFT = 46
 _BOMB_KEY_BASE = ((SHIP_Y + _DY_BIAS) << _DY_SHIFT) + (_SLOTS.astype(np.int64)[:, None] << 11) + _DX_BIAS
-#: The first features are ``(ints[:, :5] - _SCALED_LOW) / span``, with ``lives`` at index 2.
-_SCALED_LOW = np.array([SHIP_MIN_X, 0, 0, _FORM_X_MIN, FORMATION_START_Y], np.int32)
+#: Each game's ints, with their values at the start of an episode (``ship_x`` is drawn and
+#: ``lives`` is the core's). The first six features are ``(ints[:, :6] - _SCALED_LOW) / span``.
+_INTS = {
+    "ship_x": 0,
+    "cooldown": 0,
+    "lives": 0,
+    "form_x": FORMATION_START_X,
+    "form_y": FORMATION_START_Y,
+    "direction": 1,
+    "march_clock": 0,
+    "n_alive": N_ALIENS,
+    "t": 0,
+    "score": 0,
+    "laser_top": -1,
+    "end_reason": RUNNING,
+}
+_SCALED_LOW = np.array([SHIP_MIN_X, 0, 0, _FORM_X_MIN, FORMATION_START_Y, 0], np.int32)
 
 
 class SpaceshipCore:
     """``n`` games of Spaceship stepped together; all state is public arrays.
 
-    The per-game ints are columns of one ``(n, 8)`` array and the bombs are stored slot
+    The per-game ints are columns of one ``ints`` array and the bombs are stored slot
     first; the public names are views. ``col_rows`` and ``col_bits`` are bit masks of the
     living aliens (rows per column, living columns), kept in step with ``alive``.
     """
@@ -174,9 +198,9 @@ class SpaceshipCore:
         self.n = int(n)
         self.max_lives = int(lives)
         self.rngs: list[np.random.Generator] = [np.random.default_rng() for _ in range(n)]
-        self.key = np.zeros(n, np.uint64)
-        self.t = np.zeros(n, np.int64)
-        self.ints = np.zeros((n, 8), np.int32)
+        #: Each game's position in its random stream: its key plus t golden-ratio steps.
+        self.stream = np.zeros(n, np.uint64)
+        self.ints = np.zeros((n, len(_INTS)), np.int32)
         (
             self.ship_x,
             self.cooldown,
@@ -186,8 +210,12 @@ class SpaceshipCore:
             self.direction,
             self.march_clock,
             self.n_alive,
+            self.t,
+            self.score,
+            #: Where this step's laser stopped (its top y), or -1 where no shot was fired.
+            self.laser_top,
+            self.end_reason,
         ) = self.ints.T
-        self.score = np.zeros(n, np.int64)
         self.alive = np.zeros((n, N_ROWS, N_COLS), bool)
         #: Living rows of each column as a bit mask, plus an always-empty column ``N_COLS``.
         self.col_rows = np.zeros((n, N_COLS + 1), np.uint8)
@@ -197,14 +225,10 @@ class SpaceshipCore:
         self._bomb_y = np.zeros((MAX_BOMBS, n), np.int32)
         self._bomb_on = np.zeros((MAX_BOMBS, n), bool)
         self.bomb_x, self.bomb_y, self.bomb_on = self._bomb_x.T, self._bomb_y.T, self._bomb_on.T
-        #: Where this step's laser stopped (its top y), or -1 where no shot was fired.
-        self.laser_top = np.full(n, -1, np.int32)
-        self.end_reason = np.zeros(n, np.int8)
-        #: Whether the lowest living alien has come down to the ship's row.
-        self.invaded = np.zeros(n, bool)
         self._rows = np.arange(n)
         self._cell0 = self._rows * (N_COLS + 1)  # flat index of each game's column 0 in col_rows
-        self._fresh = np.array([0, 0, self.max_lives, FORMATION_START_X, FORMATION_START_Y, 1, 0, N_ALIENS], np.int32)
+        self._bomb_key_base = _BOMB_KEY_BASE + (self._rows.astype(np.int64) << _GAME_SHIFT)
+        self._fresh = np.array([lives if name == "lives" else v for name, v in _INTS.items()], np.int32)
         self._span = np.array(
             [
                 SHIP_MAX_X - SHIP_MIN_X,
@@ -212,6 +236,7 @@ class SpaceshipCore:
                 self.max_lives,
                 _FORM_X_MAX - _FORM_X_MIN,
                 SHIP_Y - FORMATION_START_Y,
+                1,  # direction is already -1 or +1
             ],
             float,
         )
@@ -220,22 +245,14 @@ class SpaceshipCore:
     def reset(self, games: np.ndarray | slice = slice(None)) -> None:
         """Start a new episode in ``games`` (indices or a mask), drawing from their generators."""
         idx = self._rows[games]
-        draws = np.array([self.rngs[i].integers(0, 2**63, size=2) for i in idx], np.uint64)
-        draws = draws.reshape(len(idx), 2)
-        self.key[idx] = draws[:, 0]
-        gap = (draws[:, 1] % np.uint64(N_COLS - 1)).astype(np.int32)
-        self.t[idx] = 0
+        draws = np.array([self.rngs[i].bit_generator.random_raw(2) for i in idx], np.uint64).reshape(len(idx), 2)
+        self.stream[idx] = draws[:, 0]
         self.ints[idx] = self._fresh
-        self.ship_x[idx] = FORMATION_START_X + gap * COL_PITCH + SHIP_START_OFFSET
-        self.score[idx] = 0
+        self.ship_x[idx] = START_X[draws[:, 1] % np.uint64(len(START_X))]
         self.alive[idx] = True
         self.col_rows[idx, :N_COLS] = _FULL_COLUMN
         self.col_bits[idx] = _FULL_WAVE
         self._bomb_on[:, idx] = False
-        self._bomb_y[:, idx] = 0
-        self.laser_top[idx] = -1
-        self.end_reason[idx] = RUNNING
-        self.invaded[idx] = False
 
     def seed(self, seed: int | None, games: np.ndarray | slice = slice(None)) -> None:
         """Give game ``i`` of ``games`` a fresh generator seeded ``seed + i`` (or from entropy)."""
@@ -249,24 +266,25 @@ class SpaceshipCore:
         ``actions`` must already be a valid int array of shape ``(n,)``; the fronts check it.
         """
         self.t += 1
-        np.clip(self.ship_x + _MOVE[actions], SHIP_MIN_X, SHIP_MAX_X, out=self.ship_x)
+        self.stream += _GOLDEN
+        self.ship_x[:] = _NEXT_X[actions, self.ship_x]
         rewards = self._fire(actions == FIRE)
-        self._march()
+        invaded = self._march()
         self._bombs()
-        return rewards, self._end()
+        return rewards, self._end(invaded)
 
     def _fire(self, wants_fire: np.ndarray) -> np.ndarray:
         """The lecture's r(s_t, a_t): FIRE kills the lowest alien above the ship at once."""
         rewards = np.zeros(self.n, np.int64)
         fire = wants_fire & (self.cooldown == 0)
-        np.subtract(self.cooldown, 1, out=self.cooldown, where=self.cooldown > 0)
+        self.cooldown -= self.cooldown > 0
         self.laser_top.fill(-1)
-        if not fire.any():
+        g = fire.nonzero()[0]
+        if not len(g):
             return rewards
-        g = np.flatnonzero(fire)
         self.cooldown[g] = LASER_COOLDOWN
         self.laser_top[g] = 0
-        col = self._column_under_ship(g)
+        col = _COLUMN_AT[self._rel(g)]
         row = _LOWEST_ROW[self.col_rows[g, col]]
         hit = row >= 0
         g, col, row = g[hit], col[hit], row[hit]
@@ -285,58 +303,57 @@ class SpaceshipCore:
         emptied = left == 0
         self.col_bits[g[emptied]] &= ~_COL_BIT[col[emptied]]
 
-    def _column_under_ship(self, g: np.ndarray) -> np.ndarray:
-        """The column the laser of games ``g`` would pass through, or ``N_COLS`` for none."""
-        return self._column_at(self.ship_x[g] - self.form_x[g])
+    def _rel(self, g: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The index into the ``rel`` tables of games ``g``: ship x - formation x - ``_REL_MIN``."""
+        rel = self.ship_x[g] - self.form_x[g]
+        rel -= _REL_MIN
+        return rel
 
-    @staticmethod
-    def _column_at(rel: np.ndarray) -> np.ndarray:
-        """The column at ``rel`` pixels right of the formation's left edge, or ``N_COLS``."""
-        return _COLUMN_AT.take(rel + 1, mode="clip")
+    def _march(self) -> np.ndarray:
+        """Move the formation one pixel when its clock is due; at a wall, step down and turn.
 
-    def _march(self) -> None:
-        """Move the formation one pixel when its clock is due; at a wall, step down and turn."""
+        Returns which games' lowest aliens have come down to the ship's row.
+        """
+        invaded = np.zeros(self.n, bool)
         self.march_clock += 1
         due = self.march_clock >= MARCH_PERIOD[self.n_alive]
         if not due.any():
-            return
+            return invaded
         self.march_clock[due] = 0
         x = self.form_x + self.direction
         at_wall = (x < _X_MIN[self.col_bits]) | (x > _X_MAX[self.col_bits])
-        np.copyto(self.form_x, x, where=due & ~at_wall)
+        self.form_x += self.direction * (due & ~at_wall)
         turn = due & at_wall
-        if turn.any():
-            g = np.flatnonzero(turn)
+        g = turn.nonzero()[0]
+        if len(g):
             self.form_y[g] += DROP
             self.direction[g] *= -1
-            lowest = lowest_alive_row(self.alive[g].any(axis=2))
-            self.invaded[g] = self.form_y[g] + _ROW_BOTTOMS[lowest] >= SHIP_Y
+            lowest = _LOWEST_ROW[np.bitwise_or.reduce(self.col_rows[g], axis=1)]
+            invaded[g] = self.form_y[g] + _ROW_BOTTOMS[lowest] >= SHIP_Y
+        return invaded
 
     def _bombs(self) -> None:
         """Bombs fall, hit the ship or the ground, and new ones drop from the lowest aliens."""
         on, bomb_x, bomb_y = self._bomb_on, self._bomb_x, self._bomb_y  # (MAX_BOMBS, n)
-        np.add(bomb_y, BOMB_SPEED, out=bomb_y, where=on)
+        bomb_y += BOMB_SPEED  # empty slots fall too: harmless, and cheaper than a mask
         any_alive = self.n_alive > 0
         hit = (
             on & (bomb_y > SHIP_Y - BOMB_H) & (bomb_y < SHIP_Y + SHIP_H) & (np.abs(bomb_x - self.ship_x) <= SHIP_HALF_W)
         ).any(axis=0) & any_alive
         on &= bomb_y < GROUND_Y
-        if hit.any():
-            self.lives[hit] -= 1
-            on[:, hit] = False  # a hit clears the sky, as a respawn does
+        self.lives -= hit
+        on &= ~hit  # a hit clears the sky, as a respawn does
 
-        bits = _hash(self.key, self.t)
+        bits = _mix(self.stream)
         drop = (bits & np.uint64(0xFFFF)) < _BOMB_THRESHOLD
         drop &= ~on.all(axis=0) & any_alive & (self.lives > 0)
-        if not drop.any():
+        g = drop.nonzero()[0]
+        if not len(g):
             return
-        g = np.flatnonzero(drop)
         bits = bits[g]
         col_bits = self.col_bits[g]
         form_x = self.form_x[g]
-        centres = form_x[:, None] + _COL_OFFSETS + ALIEN_W // 2
-        distance = np.where(_COL_SETS[col_bits], np.abs(centres - self.ship_x[g, None]), WIDTH * 2)
-        nearest = distance.argmin(axis=1)
+        nearest = _NEAREST_COLUMN[col_bits, self._rel(g)]
         nth = (bits >> np.uint64(32)) % _N_LIVING[col_bits]
         any_col = _NTH_LIVING[col_bits, nth]
         aimed = ((bits >> np.uint64(16)) & np.uint64(0xFF)) < _AIMED_THRESHOLD
@@ -347,45 +364,39 @@ class SpaceshipCore:
         bomb_x[slot, g] = form_x + col * COL_PITCH + ALIEN_W // 2
         bomb_y[slot, g] = self.form_y[g] + _ROW_BOTTOMS[row]
 
-    def _end(self) -> np.ndarray:
+    def _end(self, invaded: np.ndarray) -> np.ndarray:
         """Set ``end_reason`` and return which games terminated this step."""
         reason = self.end_reason
         reason.fill(RUNNING)
-        reason[self.invaded] = INVADED
+        reason[invaded] = INVADED
         reason[self.lives <= 0] = DESTROYED
         reason[self.n_alive == 0] = CLEARED
         return reason != RUNNING
 
     # --- observations ------------------------------------------------------------------
-    def in_sight(self, g: np.ndarray | slice = slice(None)) -> np.ndarray:
-        """Whether FIRE would kill an alien now in games ``g`` (ignoring the cooldown)."""
-        rows = self._rows[g]
-        return self.col_rows[rows, self._column_under_ship(rows)] != 0
+    def features(self) -> np.ndarray:
+        """The feature observation of every game, scaled into ``FEATURE_LOW..FEATURE_HIGH``."""
+        obs = np.empty((self.n, len(FEATURES)), np.float32)
+        np.divide(self.ints[:, 0:6] - _SCALED_LOW, self._span, out=obs[:, 0:6])
+        np.take(_SPEED, self.n_alive, out=obs[:, 6])
+        rel = self._rel()
+        cells = _COLUMN_AT[rel]
+        cells += self._cell0
+        np.not_equal(self.col_rows.ravel().take(cells), 0, out=obs[:, 7])  # in_sight
+        obs[:, _COLDX0 : _COLDX0 + N_COLS] = _COLUMN_DX[rel]
+        obs[:, _ALIVE0 : _ALIVE0 + N_ALIENS] = self.alive.reshape(self.n, N_ALIENS)
+        self._bomb_features(obs[:, _BOMB0:])
+        return obs
 
-    def features(self, out: np.ndarray | None = None, g: np.ndarray | slice = slice(None)) -> np.ndarray:
-        """The feature observation of games ``g``, scaled into ``FEATURE_LOW..FEATURE_HIGH``.
+    def start_features(self, games: np.ndarray) -> np.ndarray:
+        """The features of ``games`` right after their reset, from a table by start position.
 
-        With ``out``, rows ``g`` of ``out`` are written in place and ``out`` is returned.
+        A fresh game differs from another only in where the ship starts, so this is a
+        lookup, far cheaper than :meth:`features` for a few games of a large batch.
         """
-        if out is not None and not isinstance(g, slice):
-            out[g] = self.features(g=g)
-            return out
-        ints = self.ints[g]
-        n = len(ints)
-        obs = np.empty((n, len(FEATURES)), np.float32) if out is None else out[g]
-        np.divide(ints[:, 0:5] - _SCALED_LOW, self._span, out=obs[:, 0:5])
-        obs[:, 5] = ints[:, 5]
-        np.take(_SPEED, ints[:, 7], out=obs[:, 6])
-        rel = ints[:, 0] - ints[:, 3]
-        cells = self._column_at(rel)
-        cells += self._cell0[:n]
-        np.not_equal(self.col_rows[g].ravel().take(cells), 0, out=obs[:, 7])
-        np.divide(np.subtract(_COL_CENTRES, rel[:, None]), WIDTH, out=obs[:, _COLDX0 : _COLDX0 + N_COLS])
-        obs[:, _ALIVE0 : _ALIVE0 + N_ALIENS] = self.alive[g].reshape(n, N_ALIENS)
-        self._bomb_features(g, obs[:, _BOMB0:])
-        return obs if out is None else out
+        return _start_features()[np.searchsorted(START_X, self.ship_x[games])]
 
-    def _bomb_features(self, g: np.ndarray | slice, out: np.ndarray) -> None:
+    def _bomb_features(self, out: np.ndarray) -> None:
         """Write the nearest ``N_BOMB_SLOTS`` bombs as ``(dx, dy, on)`` triples, nearest first.
 
         One sort orders every bomb of every game: an int64 key packs, from high bits to low,
@@ -393,16 +404,23 @@ class SpaceshipCore:
         empty slot gets ``dy = SHIP_Y`` and ``dx = 0``: it sorts after every bomb in flight
         (those are above the ground, so ``dy < SHIP_Y``), and its features are ``(0, 1, 0)``.
         """
-        on = self._bomb_on[:, g]  # (MAX_BOMBS, k)
-        k = on.shape[1]
-        base = _BOMB_KEY_BASE + (self._rows[:k] << _GAME_SHIFT)
-        keys = np.subtract(self._bomb_x[:, g], self.ship_x[g], dtype=np.int64)
-        keys -= self._bomb_y[:, g].astype(np.int64) << _DY_SHIFT
-        keys *= on
-        keys += base
-        nearest = np.sort(keys.ravel()).reshape(k, MAX_BOMBS)[:, :N_BOMB_SLOTS]
+        keys = np.subtract(self._bomb_x, self.ship_x, dtype=np.int64)  # (MAX_BOMBS, n), slot first
+        keys -= self._bomb_y.astype(np.int64) << _DY_SHIFT
+        keys *= self._bomb_on
+        keys += self._bomb_key_base
+        nearest = np.sort(keys.ravel()).reshape(self.n, MAX_BOMBS)[:, :N_BOMB_SLOTS]
         dy = ((nearest >> _DY_SHIFT) & _DY_MASK) - _DY_BIAS
         dx = (nearest & _DX_MASK) - _DX_BIAS
         np.divide(dx, WIDTH, out=out[:, 0::3])
         np.divide(dy, SHIP_Y, out=out[:, 1::3])
         np.less(dy, SHIP_Y, out=out[:, 2::3])
+
+
+@functools.cache
+def _start_features() -> np.ndarray:
+    """Row ``k``: the features of a fresh game whose ship starts at ``START_X[k]``."""
+    game = SpaceshipCore(len(START_X))
+    game.seed(0)
+    game.reset()
+    game.ship_x[:] = START_X
+    return game.features()

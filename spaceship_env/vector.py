@@ -42,20 +42,24 @@ class _Batch:
         self.game = C.SpaceshipCore(n, lives=lives)
         self.obs_type = obs_type
         self.max_episode_steps = int(max_episode_steps)
-        if obs_type == "features":
-            self.buf = np.zeros((n, len(C.FEATURES)), np.float32)
-        else:
-            self.buf = np.zeros((n, C.HEIGHT, C.WIDTH, 3), np.uint8)
         self.window: Window | None = None
 
-    def observe(self, games: np.ndarray | None = None) -> np.ndarray:
-        """Refresh the observation buffer: every row, or the rows of ``games``."""
+    def observe(self) -> np.ndarray:
+        """A new array of every game's observation."""
         if self.obs_type == "features":
-            self.game.features(self.buf, slice(None) if games is None else games)
+            return self.game.features()
+        frames = np.empty((self.game.n, C.HEIGHT, C.WIDTH, 3), np.uint8)
+        for i in range(self.game.n):
+            draw_frame(self.game, i, frames[i])
+        return frames
+
+    def observe_restarted(self, games: np.ndarray, obs: np.ndarray) -> None:
+        """Write into ``obs`` the observations of ``games``, which were just reset."""
+        if self.obs_type == "features":
+            obs[games] = self.game.start_features(games)
         else:
-            for i in range(self.game.n) if games is None else games:
-                draw_frame(self.game, i, self.buf[i])
-        return self.buf
+            for i in games:
+                draw_frame(self.game, i, obs[i])
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Rewards (float32), terminated and truncated, from validated actions."""
@@ -117,7 +121,7 @@ class SpaceshipVecEnv(SB3VecEnv):
         self._reset_seeds()
         self._reset_options()
         self._started = True
-        return self.batch.observe().copy()
+        return self.batch.observe()
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = actions
@@ -133,16 +137,16 @@ class SpaceshipVecEnv(SB3VecEnv):
             {"score": s, "lives": lv, "aliens_left": a}
             for s, lv, a in zip(game.score.tolist(), game.lives.tolist(), game.n_alive.tolist(), strict=False)
         ]
-        if dones.any():
-            finished = np.flatnonzero(dones)
+        finished = dones.nonzero()[0]
+        if len(finished):
             for i in finished:
                 infos[i] = game_info(game, i)
-                infos[i]["terminal_observation"] = obs[i].copy()
+                infos[i]["terminal_observation"] = obs[i].copy()  # obs[i] is overwritten below
                 infos[i]["TimeLimit.truncated"] = bool(truncated[i])
                 infos[i].setdefault("end_reason", "time_limit")
             game.reset(finished)
-            obs = self.batch.observe(finished)
-        return obs.copy(), rewards, dones, infos
+            self.batch.observe_restarted(finished, obs)
+        return obs, rewards, dones, infos
 
     def close(self) -> None:
         self.batch.close()
@@ -225,7 +229,7 @@ class SpaceshipVectorEnv(VectorEnv):
         game.reset(mask)
         self._needs_reset[mask] = False
         self._started = True
-        return self.batch.observe().copy(), self._infos()
+        return self.batch.observe(), self._infos()
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if not self._started:
@@ -245,11 +249,12 @@ class SpaceshipVectorEnv(VectorEnv):
             infos["_final_obs"] = dones.copy()
             infos["final_info"] = self._infos()
             infos["_final_info"] = dones.copy()
-            game.reset(dones)
-            obs = self.batch.observe(np.flatnonzero(dones))
+            finished = np.flatnonzero(dones)
+            game.reset(finished)
+            self.batch.observe_restarted(finished, obs)
         else:
             self._needs_reset = dones
-        return obs.copy(), rewards, terminated, truncated, infos
+        return obs, rewards, terminated, truncated, infos
 
     def render(self) -> tuple[np.ndarray, ...] | None:
         if self.render_mode is None:
