@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import inspect
 import json
 import os
 import pathlib
@@ -71,13 +72,17 @@ def default_hyperparams(algo: str, obs: str) -> dict[str, Any]:
 
 
 # --- environments ------------------------------------------------------------------------
-def make_train_env(obs: str, n_envs: int, seed: int, monitor_file: str | None = None):
+def make_train_env(obs: str, n_envs: int, seed: int, monitor_file: str | None = None, append: bool = False):
     """The batched game, with episode stats; pixels get the usual Atari pre-processing."""
+    from stable_baselines3.common.monitor import ResultsWriter
     from stable_baselines3.common.vec_env import VecFrameStack, VecMonitor
 
     from spaceship_env import SpaceshipVecEnv
 
-    venv = VecMonitor(SpaceshipVecEnv(n_envs, obs_type=obs), filename=monitor_file, info_keywords=("end_reason",))
+    keys = ("end_reason",)
+    venv = VecMonitor(SpaceshipVecEnv(n_envs, obs_type=obs), None if append else monitor_file, keys)
+    if monitor_file and append:  # a resumed run adds to its episode log instead of starting it afresh
+        venv.results_writer = ResultsWriter(monitor_file, extra_keys=keys, override_existing=False)
     venv.seed(seed)
     if obs == "pixels":
         venv = VecFrameStack(GreyResize(venv), n_stack=4)
@@ -122,18 +127,30 @@ def algo_class(algo: str):
     return {"ppo2": PPO2, "pg": PolicyGradient, "sb3-ppo": PPO}[algo]
 
 
-def load_model(path: pathlib.Path, obs: str = "features"):
-    """Load any of the project's models and check it plays ``obs`` observations."""
+def load_model(path: pathlib.Path) -> tuple[Any, str]:
+    """Load any of the project's models, and name the observations it plays from."""
     from agent import PPO2
-    from spaceship_env.env import features_space
 
     model = PPO2.load(path, device="cpu")
-    if obs == "features" and model.observation_space != features_space():
-        raise UsageError(
-            f"{path} was trained on observations of shape {model.observation_space.shape}, "
-            f"but Spaceship-v0 features have shape {features_space().shape}"
-        )
-    return model
+    for obs in OBS_TYPES:
+        if model.observation_space == policy_space(obs):
+            return model, obs
+    raise UsageError(
+        f"{path} was trained on observations of shape {model.observation_space.shape}, "
+        f"but Spaceship-v0 gives {policy_space('features').shape} (features) "
+        f"or {policy_space('pixels').shape} (pixels after the usual wrappers)"
+    )
+
+
+def policy_space(obs: str):
+    """The observation space a policy trained by ``train --obs obs`` sees."""
+    from stable_baselines3.common.vec_env import VecTransposeImage
+
+    from spaceship_env.env import features_space
+
+    if obs == "features":
+        return features_space()
+    return VecTransposeImage.transpose_space(make_train_env("pixels", 1, 0).observation_space)
 
 
 # --- train ---------------------------------------------------------------------------------
@@ -156,7 +173,7 @@ def train(config: TrainConfig, run_dir: pathlib.Path, resume: bool = False):
     th.set_num_threads(1)  # small networks: more threads only contend with the game on a busy CPU
     prepare_run_dir(run_dir)
     (run_dir / "config.json").write_text(json.dumps(asdict(config), indent=2))
-    venv = make_train_env(config.obs, config.n_envs, config.seed, str(run_dir / "episodes"))
+    venv = make_train_env(config.obs, config.n_envs, config.seed, str(run_dir / "episodes"), append=resume)
     cls = algo_class(config.algo)
     policy = "CnnPolicy" if config.obs == "pixels" else "MlpPolicy"
     if resume:
@@ -165,12 +182,17 @@ def train(config: TrainConfig, run_dir: pathlib.Path, resume: bool = False):
         model = cls(
             policy, venv, seed=config.seed, tensorboard_log=str(run_dir / "tb"), device="cpu", **config.hyperparams
         )
+    every = max(config.timesteps // 10 // config.n_envs, model.n_steps)  # ten times a run, at most once a rollout
     eval_env = make_train_env(config.obs, 8, config.seed + 10_000)
-    every = max(config.timesteps // 10 // config.n_envs, 1)
+    evaluation = EvalCallback(
+        eval_env, n_eval_episodes=16, eval_freq=every, best_model_save_path=str(run_dir), log_path=str(run_dir)
+    )
+    if resume and (run_dir / "evaluations.npz").exists():  # keep the best so far, not just this session's
+        evaluation.best_mean_reward = float(np.load(run_dir / "evaluations.npz")["results"].mean(axis=1).max())
     callbacks = CallbackList(
         [
             CheckpointCallback(every, str(run_dir / "checkpoints"), name_prefix="model"),
-            EvalCallback(eval_env, n_eval_episodes=16, eval_freq=every, best_model_save_path=str(run_dir), verbose=0),
+            evaluation,
             TrainingProgress(config.timesteps - (model.num_timesteps if resume else 0)),
         ]
     )
@@ -202,12 +224,12 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def latest_checkpoint(run_dir: pathlib.Path) -> pathlib.Path:
-    checkpoints = sorted((run_dir / "checkpoints").glob("model_*_steps.zip"), key=lambda p: int(p.stem.split("_")[1]))
-    if checkpoints:
-        return checkpoints[-1]
-    if (run_dir / "model.zip").exists():
-        return run_dir / "model.zip"
-    raise UsageError(f"nothing to resume in {run_dir}: no checkpoints/ and no model.zip")
+    """The newest save of a run: its last checkpoint, or model.zip if written later (Ctrl-C)."""
+    saves = [*(run_dir / "checkpoints").glob("model_*_steps.zip"), run_dir / "model.zip"]
+    saves = [p for p in saves if p.is_file()]
+    if not saves:
+        raise UsageError(f"nothing to resume in {run_dir}: no checkpoints/ and no model.zip")
+    return max(saves, key=lambda p: p.stat().st_mtime_ns)
 
 
 def read_episodes(run_dir: pathlib.Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -274,7 +296,7 @@ def TrainingProgress(total: int):
                 if "episode" in info:
                     self.returns.append(info["episode"]["r"])
                     self.cleared.append(info.get("end_reason") == "cleared")
-            self.bar.update(self.training_env.num_envs)
+            self.bar.update(min(self.training_env.num_envs, total - self.bar.n))  # the last rollout overshoots
             if self.n_calls % 50 == 0 and self.returns:
                 recent = slice(-100, None)
                 self.bar.set_postfix_str(
@@ -297,45 +319,56 @@ def has_display() -> bool:
 
 def watch(model_path: pathlib.Path, episodes: int, record: pathlib.Path | None, deterministic: bool, seed: int) -> None:
     """Play episodes with the model, drawing its action probabilities beside the game."""
-    import gymnasium as gym
+    import pygame
     import torch as th
 
-    import spaceship_env  # noqa: F401 - registers Spaceship-v0
     from spaceship_env.core import ACTION_MEANINGS
 
-    model = load_model(model_path)
+    model, obs_type = load_model(model_path)
     if record is None and not has_display():
         record = model_path.parent / "watch.mp4"
         print("no screen found: recording instead")
     if record is not None:
-        os.environ["SDL_VIDEODRIVER"] = "dummy"
         _check_writable(record)
-    env = gym.make("Spaceship-v0", render_mode="rgb_array")
-    view = ProbabilityView(record is None)
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+    try:
+        view = ProbabilityView(window=record is None)
+    except pygame.error as e:  # a DISPLAY that cannot be opened
+        pygame.quit()
+        record = model_path.parent / "watch.mp4"
+        print(f"cannot open a window ({e}): recording instead")
+        _check_writable(record)
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+        view = ProbabilityView(window=False)
     frames = []
     rng = np.random.default_rng(seed)
     try:
         for episode in range(episodes):
-            obs, _ = env.reset(seed=seed + episode)
-            total, t, done = 0.0, 0, False
-            while not done and not view.closed:
+            venv = make_train_env(obs_type, 1, seed + episode)
+            game = venv.unwrapped
+            obs = venv.reset()
+            total, t, done, info = 0.0, 0, False, {}
+            while not done:
                 obs_tensor, _ = model.policy.obs_to_tensor(obs)
                 with th.no_grad():
                     probs = model.policy.get_distribution(obs_tensor).distribution.probs[0].numpy()
-                action = int(probs.argmax()) if deterministic else int(rng.choice(3, p=probs / probs.sum()))
-                obs, reward, terminated, truncated, info = env.step(action)
-                total += reward
-                t += 1
+                action = int(probs.argmax()) if deterministic else int(rng.choice(len(probs), p=probs / probs.sum()))
+                frame = game.get_images()[0]
+                obs, rewards, dones, infos = venv.step(np.array([action]))
+                total, t, done, info = total + float(rewards[0]), t + 1, bool(dones[0]), infos[0]
                 if episode == 0 and t <= 10:
-                    print(f"t={t:<3d} action={ACTION_MEANINGS[action]:<5s} reward={reward:g}")
-                picture = view.show(env.render(), probs, f"episode {episode + 1}   R = {total:g}")
+                    print(f"t={t:<3d} action={ACTION_MEANINGS[action]:<5s} reward={rewards[0]:g}")
+                picture = view.show(frame, probs, f"episode {episode + 1}   R = {total:g}")
                 if record is not None:
                     frames.append(picture)
-                done = terminated or truncated
-            print(f"episode {episode + 1}: R = {total:g}  ({info.get('end_reason', 'time limit')}, {t} steps)")
+                if view.closed:
+                    break
+            venv.close()
+            if view.closed:
+                break
+            print(f"episode {episode + 1}: R = {total:g}  ({info.get('end_reason')}, {t} steps)")
     finally:
         view.close()
-        env.close()
     if record is not None and frames:
         write_video(record, frames)
         print(f"video: {record}")
@@ -435,12 +468,35 @@ def evaluate(model_path: pathlib.Path, episodes: int, seed: int) -> None:
     from spaceship_env.baselines import random_policy
     from spaceship_env.evaluation import play_episodes
 
-    model = load_model(model_path)
+    model, obs_type = load_model(model_path)
     rng = np.random.default_rng(seed)
     print(f"{episodes} episodes from seeds {seed}..{seed + episodes - 1}")
-    agent = play_episodes(lambda obs: model.predict(obs, deterministic=True)[0], episodes, seed)
+    if obs_type == "features":
+        agent = play_episodes(lambda obs: model.predict(obs, deterministic=True)[0], episodes, seed)
+    else:
+        agent = first_episodes(model, make_train_env(obs_type, episodes, seed))
     print(f"{'agent':8s} {agent.summary()}")
     print(f"{'random':8s} {play_episodes(lambda obs: random_policy(obs, rng), episodes, seed).summary()}")
+
+
+def first_episodes(model: Any, venv: Any):
+    """The first episode of every game of a batch (game i from seed + i), played by ``model``."""
+    from spaceship_env.core import END_REASONS
+    from spaceship_env.evaluation import Results
+
+    n = venv.num_envs
+    returns, lengths, reasons = np.zeros(n), np.zeros(n, np.int64), np.zeros(n, np.int8)
+    running = np.ones(n, bool)
+    obs = venv.reset()
+    while running.any():
+        obs, rewards, dones, infos = venv.step(model.predict(obs, deterministic=True)[0])
+        returns += np.where(running, rewards, 0)
+        lengths += running
+        for i in np.flatnonzero(running & dones):
+            reason = infos[i]["end_reason"]  # or "time_limit", which Results counts as running
+            reasons[i] = END_REASONS.index(reason) if reason in END_REASONS else 0
+        running &= ~dones
+    return Results(returns, lengths, reasons)
 
 
 # --- command line --------------------------------------------------------------------------
@@ -459,6 +515,40 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    value = _number(text, float)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
+
+
+def fraction(text: str) -> float:
+    value = _number(text, float)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text}")
+    return value
+
+
+def _number(text: str, kind: type) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+#: Hyperparameters ``train`` may override, with their checks.
+OVERRIDES = {
+    "learning-rate": positive_float,
+    "n-steps": positive_int,
+    "batch-size": positive_int,
+    "n-epochs": positive_int,
+    "ent-coef": fraction,
+    "gamma": fraction,
+    "gae-lambda": fraction,
+    "clip-range": positive_float,
+}
+
+
 def build_parser() -> Parser:
     parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
@@ -470,17 +560,8 @@ def build_parser() -> Parser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--run-dir", type=pathlib.Path, help="output folder (default runs/ALGO-OBS-TIME)")
     t.add_argument("--resume", type=pathlib.Path, metavar="RUN_DIR", help="continue a run from its last checkpoint")
-    for name, kind in [
-        ("learning-rate", float),
-        ("n-steps", int),
-        ("batch-size", int),
-        ("n-epochs", int),
-        ("ent-coef", float),
-        ("gamma", float),
-        ("gae-lambda", float),
-        ("clip-range", float),
-    ]:
-        t.add_argument(f"--{name}", type=kind, help="override the algorithm's default")
+    for name, kind in OVERRIDES.items():
+        t.add_argument(f"--{name}", type=kind, help="override the learner's default")
     t.add_argument("--net-arch", type=positive_int, nargs="+", metavar="UNITS", help="hidden layers, e.g. 256 256")
     w = sub.add_parser("watch", help="watch an agent play, with its action probabilities")
     w.add_argument("--model", type=pathlib.Path, default=PRETRAINED, help="model zip (default: the shipped one)")
@@ -502,9 +583,14 @@ def train_command(args: argparse.Namespace) -> pathlib.Path:
         train(config, args.resume, resume=True)
         return args.resume
     hyper = default_hyperparams(args.algo, args.obs)
-    for name in ("learning_rate", "n_steps", "batch_size", "n_epochs", "ent_coef", "gamma", "gae_lambda", "clip_range"):
-        if getattr(args, name) is not None:
-            hyper[name] = getattr(args, name)
+    accepted = inspect.signature(algo_class(args.algo)).parameters
+    for option in OVERRIDES:
+        name = option.replace("-", "_")
+        if getattr(args, name) is None:
+            continue
+        if name not in accepted:
+            raise UsageError(f"--{option} does not apply to --algo {args.algo}")
+        hyper[name] = getattr(args, name)
     if args.net_arch is not None:
         hyper["policy_kwargs"] = {"net_arch": args.net_arch}
     config = TrainConfig(args.algo, args.obs, args.timesteps, args.n_envs, args.seed, hyper)
@@ -538,6 +624,9 @@ def run(argv: list[str] | None = None) -> int:
     except (UsageError, ModelLoadError, ValueError, FileNotFoundError, PermissionError) as e:
         print(f"play.py: error: {e}", file=sys.stderr)
         return 2
+    except FloatingPointError as e:  # training diverged; train() has saved what it had
+        print(f"play.py: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("play.py: interrupted", file=sys.stderr)
         return 130

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import pathlib
+import pickle
 import zipfile
 from typing import Any, ClassVar, TypeVar
 
@@ -14,6 +17,18 @@ from stable_baselines3.common.policies import (
     ActorCriticPolicy,
     BasePolicy,
     MultiInputActorCriticPolicy,
+)
+
+#: What reading a damaged or foreign zip raises inside SB3's ``load``.
+UNREADABLE = (
+    zipfile.BadZipFile,
+    EOFError,
+    KeyError,
+    RuntimeError,
+    AssertionError,
+    pickle.UnpicklingError,
+    json.JSONDecodeError,
+    UnicodeDecodeError,
 )
 
 SelfAlgorithm = TypeVar("SelfAlgorithm", bound="LectureAlgorithm")
@@ -32,14 +47,41 @@ class LectureAlgorithm(OnPolicyAlgorithm):
         "MultiInputPolicy": MultiInputActorCriticPolicy,
     }
 
+    def _gradient_step(self, loss: th.Tensor, where: str) -> None:
+        """One optimiser step on ``loss``, refused before a NaN or inf reaches the weights."""
+        self._check_finite(loss, where)
+        self.policy.optimizer.zero_grad()
+        loss.backward()
+        try:
+            th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm, error_if_nonfinite=True)
+        except RuntimeError as e:
+            raise self._not_finite("gradient norm", where) from e
+        self.policy.optimizer.step()
+
     def _check_finite(self, loss: th.Tensor, where: str) -> None:
-        """Stop before a NaN or inf loss reaches the weights, naming the update."""
         if not th.isfinite(loss):
-            raise FloatingPointError(
-                f"{type(self).__name__}: the loss is {loss.item()} at update {self._n_updates} ({where}), "
-                f"after {self.num_timesteps} timesteps; the weights were not changed. "
-                "Check the rewards and observations for NaN/inf, or lower the learning rate."
-            )
+            raise self._not_finite(f"loss {loss.item()}", where)
+
+    def _not_finite(self, what: str, where: str) -> FloatingPointError:
+        return FloatingPointError(
+            f"{type(self).__name__}: the {what} is not finite at update {self._n_updates} ({where}), "
+            f"after {self.num_timesteps} timesteps; this minibatch was not applied. "
+            "Check the rewards and observations for NaN/inf, or lower the learning rate."
+        )
+
+    def save(self, path: str | pathlib.Path | io.BufferedIOBase, *args: Any, **kwargs: Any) -> None:
+        """SB3's ``save``, made atomic: an interrupted save never leaves a half-written zip."""
+        if not isinstance(path, (str, pathlib.Path)):
+            return super().save(path, *args, **kwargs)
+        file = pathlib.Path(path)
+        if file.suffix == "":
+            file = file.with_name(file.name + ".zip")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        super().save(buffer, *args, **kwargs)
+        partial = file.with_name(f".{file.name}.{os.getpid()}.partial")
+        partial.write_bytes(buffer.getvalue())
+        os.replace(partial, file)
 
     @classmethod
     def load(  # type: ignore[override]
@@ -57,5 +99,5 @@ class LectureAlgorithm(OnPolicyAlgorithm):
             path = file
         try:
             return super().load(path, *args, **kwargs)
-        except (zipfile.BadZipFile, EOFError, KeyError, RuntimeError, AssertionError) as e:
+        except UNREADABLE as e:  # SB3's ValueError for a model that does not fit the env passes through
             raise ModelLoadError(f"{path} is not a readable {cls.__name__} model: {e}") from e

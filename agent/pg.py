@@ -137,11 +137,7 @@ class PolicyGradient(LectureAlgorithm):
         policy_loss = policy_gradient_loss(log_prob[mask], batch.returns[mask], baseline)
         entropy_loss = -th.mean(-log_prob[mask] if entropy is None else entropy[mask])
         loss = policy_loss + self.ent_coef * entropy_loss
-        self._check_finite(loss, "policy gradient step")
-        self.policy.optimizer.zero_grad()
-        loss.backward()
-        th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-        self.policy.optimizer.step()
+        self._gradient_step(loss, "policy gradient step")
         self._n_updates += 1
         self.logger.record("train/policy_loss", policy_loss.item())
         self.logger.record("train/entropy_loss", entropy_loss.item())

@@ -45,10 +45,6 @@ class PPO2(LectureAlgorithm):
     :param rollout_buffer_class: rollout buffer class; None: chosen from the observation space.
     :param rollout_buffer_kwargs: its keyword arguments.
     :param target_kl: stop an update's epochs early once the KL estimate passes 1.5 × this; None: off.
-    :param kl_coef: initial weight β of a KL penalty β·D_KL(π_θᵏ ‖ π_θ), the lecture's
-        "keep the stand-in close"; 0 (default): off.
-    :param kl_penalty_target: with ``kl_coef > 0``, β halves when the mean KL of an update
-        falls below this / 1.5 and doubles above this × 1.5 (the PPO paper's adaptive KL).
     :param stats_window_size: episodes averaged in the rollout logs.
     :param tensorboard_log: TensorBoard log folder; None: no TensorBoard.
     :param policy_kwargs: keyword arguments for the policy.
@@ -56,6 +52,10 @@ class PPO2(LectureAlgorithm):
     :param seed: seed for torch, numpy and the env.
     :param device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
     :param _init_setup_model: build the networks now.
+    :param kl_coef: initial weight β of a KL penalty β·D_KL(π_θᵏ ‖ π_θ), the lecture's
+        "keep the stand-in close"; 0 (default): off.
+    :param kl_penalty_target: with ``kl_coef > 0``, β halves when the mean KL of an update
+        falls below this / 1.5 and doubles above this × 1.5 (the PPO paper's adaptive KL).
     """
 
     def __init__(
@@ -79,8 +79,6 @@ class PPO2(LectureAlgorithm):
         rollout_buffer_class: type[RolloutBuffer] | None = None,
         rollout_buffer_kwargs: dict[str, Any] | None = None,
         target_kl: float | None = None,
-        kl_coef: float = 0.0,
-        kl_penalty_target: float = 0.01,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -88,6 +86,8 @@ class PPO2(LectureAlgorithm):
         seed: int | None = None,
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
+        kl_coef: float = 0.0,
+        kl_penalty_target: float = 0.01,
     ) -> None:
         super().__init__(
             policy,
@@ -116,14 +116,10 @@ class PPO2(LectureAlgorithm):
             raise ValueError(f"clip_range must be > 0, got {clip_range}")
         if normalize_advantage and batch_size < 2:
             raise ValueError(f"batch_size must be > 1 to normalise advantages, got {batch_size}")
-        if self.env is not None and batch_size > self.n_steps * self.env.num_envs:
-            raise ValueError(
-                f"batch_size {batch_size} is larger than the rollout, n_steps * n_envs = "
-                f"{self.n_steps} * {self.env.num_envs} = {self.n_steps * self.env.num_envs}"
-            )
         if kl_coef < 0 or kl_penalty_target <= 0:
             raise ValueError(f"kl_coef must be >= 0 and kl_penalty_target > 0, got {kl_coef}, {kl_penalty_target}")
         self.batch_size = batch_size
+        self._check_batch_size()
         self.n_epochs = n_epochs
         self.clip_range = clip_range
         self.clip_range_vf = clip_range_vf
@@ -139,6 +135,17 @@ class PPO2(LectureAlgorithm):
         self.clip_range = FloatSchedule(self.clip_range)
         if self.clip_range_vf is not None:
             self.clip_range_vf = FloatSchedule(self.clip_range_vf)
+
+    def _check_batch_size(self) -> None:
+        if self.env is not None and self.batch_size > self.n_steps * self.env.num_envs:
+            raise ValueError(
+                f"batch_size {self.batch_size} is larger than the rollout, n_steps * n_envs = "
+                f"{self.n_steps} * {self.env.num_envs} = {self.n_steps * self.env.num_envs}"
+            )
+
+    def _setup_learn(self, *args: Any, **kwargs: Any) -> tuple[int, Any]:
+        self._check_batch_size()  # again: set_env or load may have brought fewer envs
+        return super()._setup_learn(*args, **kwargs)
 
     def train(self) -> None:
         """Several epochs of minibatch updates on the rollout, from the clipped surrogate."""
@@ -167,23 +174,18 @@ class PPO2(LectureAlgorithm):
                 loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * v_loss
                 if self.kl_coef > 0:
                     loss = loss + self.kl_coef * kl
-                self._check_finite(loss, f"epoch {epoch}")
 
-                kl_value = kl.item()
-                if self.target_kl is not None and kl_value > 1.5 * self.target_kl:
+                stats["kl"].append(kl.item())
+                if self.target_kl is not None and stats["kl"][-1] > 1.5 * self.target_kl:
                     stopped_early = True
                     if self.verbose >= 1:
-                        print(f"Early stopping at epoch {epoch}: approx_kl {kl_value:.3f} > 1.5 x target_kl")
+                        print(f"Early stopping at epoch {epoch}: approx_kl {stats['kl'][-1]:.3f} > 1.5 x target_kl")
                     break
-                self.policy.optimizer.zero_grad()
-                loss.backward()
-                th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-                self.policy.optimizer.step()
+                self._gradient_step(loss, f"epoch {epoch}")
 
                 stats["policy"].append(policy_loss.item())
                 stats["value"].append(v_loss.item())
                 stats["entropy"].append(entropy_loss.item())
-                stats["kl"].append(kl_value)
                 stats["clip"].append(clip_fraction(log_prob, batch.old_log_prob, clip_range).item())
                 stats["loss"].append(loss.item())
             self._n_updates += 1
@@ -191,6 +193,7 @@ class PPO2(LectureAlgorithm):
                 break
         self._adapt_kl_coef(stats["kl"])
         self._record(stats, clip_range, clip_range_vf)
+        self.logger.record("train/stopped_early", int(stopped_early))
 
     def _adapt_kl_coef(self, kls: list[float]) -> None:
         """The PPO paper's adaptive β: halve when the policy barely moved, double when too far."""

@@ -1,5 +1,7 @@
 """PPO2 and PolicyGradient: they learn, and they behave as SB3 algorithms do."""
 
+import zipfile
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -145,6 +147,23 @@ def test_missing_truncated_and_foreign_model_files_are_rejected(tmp_path):
         PPO2.load(tmp_path / "notes.zip")
 
 
+@pytest.mark.parametrize("member, junk", [("data", b"{not json"), ("policy.pth", b"not a torch file")])
+def test_a_zip_with_damaged_members_is_a_model_load_error(tmp_path, member, junk):
+    PPO2("MlpPolicy", spaceship_venv(), **FAST).save(tmp_path / "good.zip")
+    with zipfile.ZipFile(tmp_path / "good.zip") as good, zipfile.ZipFile(tmp_path / "bad.zip", "w") as bad:
+        for item in good.namelist():
+            bad.writestr(item, junk if item == member else good.read(item))
+    with pytest.raises(ModelLoadError, match=r"bad\.zip"):
+        PPO2.load(tmp_path / "bad.zip")
+
+
+def test_save_is_atomic_and_adds_the_zip_suffix(tmp_path):
+    model = PPO2("MlpPolicy", spaceship_venv(), **FAST)
+    model.save(tmp_path / "sub" / "m")
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["m.zip"]  # no partial file left
+    assert PPO2.load(tmp_path / "sub" / "m").n_steps == FAST["n_steps"]
+
+
 def test_loading_onto_a_different_observation_space_is_rejected(tmp_path):
     PPO2("MlpPolicy", spaceship_venv(), **FAST).save(tmp_path / "m")
     with pytest.raises(ValueError, match=r"[Oo]bservation spaces do not match"):
@@ -189,3 +208,22 @@ def test_policy_gradient_has_no_critic_in_its_returns():
     assert th.count_nonzero(model.policy.predict_values(obs)) == 0
     model.learn(1024)
     assert th.count_nonzero(model.policy.predict_values(obs)) == 0
+
+
+def test_target_kl_stops_the_epochs_early_and_logs_the_kl_that_stopped_them():
+    model = PPO2("MlpPolicy", spaceship_venv(), seed=0, n_steps=64, batch_size=64, n_epochs=50, learning_rate=3e-3)
+    model.target_kl = 1e-6
+    model.learn(512)  # one rollout, so one train(); its records are the logger's last
+    logged = model.logger.name_to_value
+    assert logged["train/stopped_early"] == 1
+    assert logged["train/approx_kl"] > 0  # includes the estimate that triggered the stop
+    assert model._n_updates < 50
+
+
+def test_batch_size_is_checked_again_when_learning_on_a_smaller_env(tmp_path):
+    PPO2("MlpPolicy", spaceship_venv(8), n_steps=64, batch_size=512).save(tmp_path / "m")
+    model = PPO2.load(tmp_path / "m", env=spaceship_venv(8))
+    model.set_env(spaceship_venv(8))
+    model.batch_size = 1024
+    with pytest.raises(ValueError, match="batch_size 1024 is larger than the rollout"):
+        model.learn(512)

@@ -38,6 +38,14 @@ def test_ratio_below_band_with_negative_advantage_has_zero_gradient():
     assert log_prob.grad.item() == 0.0
 
 
+@pytest.mark.parametrize("ratio, advantage", [(1.5, -2.0), (0.5, 2.0)])
+def test_outside_band_on_the_side_that_undoes_the_move_the_gradient_flows(ratio, advantage):
+    # min() picks the unclipped r·A here, so the step pulls the ratio back towards 1
+    log_prob = logs(ratio)
+    clipped_surrogate_loss(log_prob, th.zeros(1), th.tensor([advantage]), 0.2).backward()
+    assert log_prob.grad.item() == pytest.approx(-advantage * ratio)
+
+
 def test_inside_band_gradient_is_advantage_times_ratio_gradient():
     # d(-r A)/d log_prob = -A r, since dr/dlog_prob = r
     log_prob = logs(1.1)

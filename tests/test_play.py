@@ -1,7 +1,9 @@
 """play.py end to end, headless, on tiny budgets; every bad input is one line and exit 2."""
 
+import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -61,7 +63,67 @@ def test_watch_records_a_playable_video_with_a_trace(run_dir, tmp_path):
 def test_watch_without_a_screen_writes_a_video_beside_the_model(run_dir):
     result = play("watch", "--model", run_dir / "model.zip")
     assert result.returncode == 0, result.stderr
-    assert (run_dir / "watch.mp4").stat().st_size > 0
+    frames = imageio.mimread(run_dir / "watch.mp4", memtest=False)
+    assert len(frames) > 10 and frames[0].ndim == 3 and frames[0].max() > 0
+
+
+def test_resume_continues_the_run_and_appends_its_episode_log(run_dir, tmp_path):
+    resumed = tmp_path / "resumed"
+    shutil.copytree(run_dir, resumed)
+    config = json.loads((resumed / "config.json").read_text())
+    config["timesteps"] = 2 * config["timesteps"]  # as if the first session had been interrupted
+    (resumed / "config.json").write_text(json.dumps(config))
+    episodes_before = len((resumed / "episodes.monitor.csv").read_text().splitlines())
+    result = play("train", "--resume", resumed)
+    assert result.returncode == 0, result.stderr
+    assert PPO2.load(resumed / "model.zip").num_timesteps >= config["timesteps"]
+    assert len((resumed / "episodes.monitor.csv").read_text().splitlines()) > episodes_before
+
+
+@pytest.mark.parametrize("algo", ["pg", "sb3-ppo"])
+def test_the_comparison_learners_train_and_evaluate(algo, tmp_path):
+    tiny = ["--timesteps", 2048, "--n-envs", 4, "--n-steps", 256, "--run-dir", tmp_path]
+    result = play("train", "--algo", algo, *tiny, *(["--batch-size", 256] if algo == "sb3-ppo" else []))
+    assert result.returncode == 0, result.stderr
+    result = play("evaluate", "--model", tmp_path / "model.zip", "--episodes", 5)
+    assert result.returncode == 0 and "agent" in result.stdout, result.stderr
+
+
+def test_pixels_train_evaluate_and_watch_end_to_end(tmp_path):
+    tiny = ["--timesteps", 256, "--n-envs", 2, "--n-steps", 64, "--batch-size", 64, "--n-epochs", 1]
+    result = play("train", "--obs", "pixels", *tiny, "--run-dir", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert PPO2.load(tmp_path / "model.zip").observation_space.shape == (4, 84, 84)
+    result = play("evaluate", "--model", tmp_path / "model.zip", "--episodes", 2)
+    assert result.returncode == 0 and "agent" in result.stdout, result.stderr
+    result = play("watch", "--model", tmp_path / "model.zip", "--record", tmp_path / "pixels.gif")
+    assert result.returncode == 0 and (tmp_path / "pixels.gif").stat().st_size > 0, result.stderr
+
+
+def test_no_arguments_trains_then_shows_an_episode(tmp_path, monkeypatch, capsys):
+    import play as front
+
+    monkeypatch.setattr(front, "ROOT", tmp_path)
+    monkeypatch.setattr(front.TrainConfig, "timesteps", 8192)  # one rollout of the default 32 games
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    assert front.run([]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    assert (run / "model.zip").is_file() and (run / "watch.mp4").stat().st_size > 0
+    assert "video:" in capsys.readouterr().out
+
+
+def test_an_exception_mid_training_still_saves_the_model_and_curve(tmp_path, monkeypatch):
+    import play as front
+
+    def fail(self):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(PPO2, "train", fail)
+    config = front.TrainConfig(timesteps=4096, n_envs=4, hyperparams={"n_steps": 64, "batch_size": 128})
+    with pytest.raises(RuntimeError, match="boom"):
+        front.train(config, tmp_path)
+    assert PPO2.load(tmp_path / "model.zip").num_timesteps == 4 * 64  # the first rollout
+    assert (tmp_path / "config.json").is_file()
 
 
 def test_missing_model_is_one_line_and_exit_2(tmp_path):
@@ -89,6 +151,9 @@ def test_model_for_other_observations_is_rejected(tmp_path):
         (["train", "--no-such-option"], "unrecognized arguments"),
         (["train", "--timesteps", "-5"], "positive"),
         (["train", "--algo", "dqn"], "invalid choice"),
+        (["train", "--learning-rate", "-1"], "expected a number > 0"),
+        (["train", "--gamma", "1.5"], "in [0, 1]"),
+        (["train", "--algo", "pg", "--batch-size", "64"], "--batch-size does not apply to --algo pg"),
     ],
 )
 def test_bad_command_lines_are_one_line_and_exit_2(args, message):
