@@ -48,7 +48,12 @@ class PolicyGradient(LectureAlgorithm):
     Each step's log-probability is weighted by R(τ) − b, its whole episode's return less
     b, the mean return of the rollout's episodes (the lecture's section 2.4). Episodes
     cut by the rollout's start or end carry no weight, so every update is on-policy; make
-    ``n_steps`` several episodes long. Same policies and SB3 API as :class:`agent.PPO2`.
+    ``n_steps`` several episodes long (``train/used_fraction`` logs the share kept). Same
+    policies and SB3 API as :class:`agent.PPO2`.
+
+    Scale: the lecture averages over N episodes, 1/N Σ_n Σ_t; the loss here averages over
+    the T steps of those episodes, 1/T Σ_n Σ_t, which is the lecture's gradient times N/T.
+    The direction is the same, and Adam's steps do not depend on the gradient's scale.
 
     :param policy: ``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"`` or a policy class.
     :param env: the environment, a ``VecEnv``, or a registered id.

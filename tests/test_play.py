@@ -202,3 +202,16 @@ def test_ctrl_c_during_training_saves_a_loadable_model(tmp_path):
     model = PPO2.load(run / "model.zip")
     assert model.num_timesteps > 0
     assert (run / "curve.png").exists()
+
+
+def test_area_resize_keeps_one_pixel_bombs_and_flat_grey():
+    import numpy as np
+
+    from play import area_resize
+
+    flat = area_resize(np.full((1, 210, 160), 100.0, np.float32), 84)
+    np.testing.assert_allclose(flat, 100.0, rtol=1e-5)
+    for x in range(160):  # a one-pixel-wide bomb trail at every column is still seen
+        image = np.zeros((1, 210, 160), np.float32)
+        image[0, :, x] = 255
+        assert area_resize(image, 84).max() > 255 / 4  # sampling would lose half of them
