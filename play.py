@@ -354,7 +354,7 @@ def watch(model_path: pathlib.Path, episodes: int, record: pathlib.Path | None, 
 
     model, obs_type = load_model(model_path)
     if record is None and not has_display():
-        record = model_path.parent / "watch.mp4"
+        record = default_video(model_path)
         print("no screen found: recording instead")
     if record is not None:
         _check_writable(record)
@@ -363,7 +363,7 @@ def watch(model_path: pathlib.Path, episodes: int, record: pathlib.Path | None, 
         view = ProbabilityView(window=record is None)
     except pygame.error as e:  # a DISPLAY that cannot be opened
         pygame.quit()
-        record = model_path.parent / "watch.mp4"
+        record = default_video(model_path)
         print(f"cannot open a window ({e}): recording instead")
         _check_writable(record)
         os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -402,6 +402,13 @@ def watch(model_path: pathlib.Path, episodes: int, record: pathlib.Path | None, 
         print(f"video: {record}")
 
 
+def default_video(model_path: pathlib.Path) -> pathlib.Path:
+    """Where watch records without a screen: the model's run folder, or runs/ for the shipped one."""
+    if model_path.resolve() == PRETRAINED:
+        return ROOT / "runs" / "watch-pretrained.mp4"
+    return model_path.parent / "watch.mp4"
+
+
 class ProbabilityView:
     """The game scaled up, with the policy's probabilities drawn as bars beside it."""
 
@@ -416,6 +423,8 @@ class ProbabilityView:
         self.pg = pygame
         self.size = (WIDTH * self.SCALE + self.PANEL, HEIGHT * self.SCALE)
         self.screen = pygame.display.set_mode(self.size) if window else pygame.Surface(self.size)
+        if window and pygame.display.get_driver() in ("offscreen", "dummy"):  # SDL's silent fallback
+            raise pygame.error(f"no usable display (SDL fell back to its {pygame.display.get_driver()} driver)")
         self.window = window
         self.font = pygame.font.Font(None, 28)
         self.clock = pygame.time.Clock()
@@ -460,7 +469,11 @@ def write_video(path: pathlib.Path, frames: list[np.ndarray]) -> None:
 
 
 def _check_writable(path: pathlib.Path) -> None:
-    if not os.access(path.parent if path.parent.exists() else ".", os.W_OK):
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from e
+    if not os.access(path.parent, os.W_OK):
         raise UsageError(f"cannot write {path}")
 
 

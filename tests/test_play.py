@@ -67,6 +67,20 @@ def test_watch_without_a_screen_writes_a_video_beside_the_model(run_dir):
     assert len(frames) > 10 and frames[0].ndim == 3 and frames[0].max() > 0
 
 
+def test_watch_with_a_display_that_cannot_open_records_instead(run_dir):
+    broken = {k: v for k, v in ENV.items() if k != "SDL_VIDEODRIVER"} | {"DISPLAY": ":97"}  # no X server there
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "play.py"), "watch", "--model", str(run_dir / "model.zip")],
+        capture_output=True,
+        text=True,
+        env=broken,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "recording instead" in result.stdout and (run_dir / "watch.mp4").stat().st_size > 0
+
+
 def test_resume_continues_the_run_and_appends_its_episode_log(run_dir, tmp_path):
     resumed = tmp_path / "resumed"
     shutil.copytree(run_dir, resumed)
