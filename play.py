@@ -206,6 +206,11 @@ def train(config: TrainConfig, run_dir: pathlib.Path, resume: bool = False):
     policy = "CnnPolicy" if config.obs == "pixels" else "MlpPolicy"
     if resume:
         model = cls.load(latest_checkpoint(run_dir), env=venv, device="cpu")
+        if model.num_timesteps >= config.timesteps:
+            raise UsageError(
+                f"{run_dir} has already trained {model.num_timesteps:,} of its {config.timesteps:,} steps; "
+                "pass a larger --timesteps to go on"
+            )
     else:
         model = cls(
             policy, venv, seed=config.seed, tensorboard_log=str(run_dir / "tb"), device="cpu", **config.hyperparams
@@ -596,7 +601,11 @@ def build_parser() -> Parser:
     t = sub.add_parser("train", help="train an agent into a run folder")
     t.add_argument("--algo", choices=ALGOS, default="ppo2", help="learner (default ppo2)")
     t.add_argument("--obs", choices=OBS_TYPES, default="features", help="observations (default features)")
-    t.add_argument("--timesteps", type=positive_int, default=TrainConfig.timesteps, help="environment steps")
+    t.add_argument(
+        "--timesteps",
+        type=positive_int,
+        help=f"environment steps in all (default {TrainConfig.timesteps:,}; with --resume, a new total)",
+    )
     t.add_argument("--n-envs", type=positive_int, default=TrainConfig.n_envs, help="games stepped together")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--run-dir", type=pathlib.Path, help="output folder (default runs/ALGO-OBS-TIME)")
@@ -621,6 +630,7 @@ def build_parser() -> Parser:
 def train_command(args: argparse.Namespace) -> pathlib.Path:
     if args.resume is not None:
         config = TrainConfig(**json.loads((args.resume / "config.json").read_text()))
+        config.timesteps = args.timesteps or config.timesteps
         train(config, args.resume, resume=True)
         return args.resume
     hyper = default_hyperparams(args.algo, args.obs)
@@ -634,7 +644,7 @@ def train_command(args: argparse.Namespace) -> pathlib.Path:
         hyper[name] = getattr(args, name)
     if args.net_arch is not None:
         hyper["policy_kwargs"] = {"net_arch": args.net_arch}
-    config = TrainConfig(args.algo, args.obs, args.timesteps, args.n_envs, args.seed, hyper)
+    config = TrainConfig(args.algo, args.obs, args.timesteps or TrainConfig.timesteps, args.n_envs, args.seed, hyper)
     run_dir = args.run_dir or ROOT / "runs" / f"{args.algo}-{args.obs}-{time.strftime('%Y%m%d-%H%M%S')}"
     train(config, run_dir)
     return run_dir

@@ -84,13 +84,13 @@ def test_watch_with_a_display_that_cannot_open_records_instead(run_dir):
 def test_resume_continues_the_run_and_appends_its_episode_log(run_dir, tmp_path):
     resumed = tmp_path / "resumed"
     shutil.copytree(run_dir, resumed)
-    config = json.loads((resumed / "config.json").read_text())
-    config["timesteps"] = 2 * config["timesteps"]  # as if the first session had been interrupted
-    (resumed / "config.json").write_text(json.dumps(config))
-    episodes_before = len((resumed / "episodes.monitor.csv").read_text().splitlines())
     result = play("train", "--resume", resumed)
+    assert result.returncode == 2 and "pass a larger --timesteps" in result.stderr  # nothing left to do
+    episodes_before = len((resumed / "episodes.monitor.csv").read_text().splitlines())
+    result = play("train", "--resume", resumed, "--timesteps", 8192)
     assert result.returncode == 0, result.stderr
-    assert PPO2.load(resumed / "model.zip").num_timesteps >= config["timesteps"]
+    assert PPO2.load(resumed / "model.zip").num_timesteps >= 8192
+    assert json.loads((resumed / "config.json").read_text())["timesteps"] == 8192
     assert len((resumed / "episodes.monitor.csv").read_text().splitlines()) > episodes_before
 
 
