@@ -45,7 +45,7 @@ class TrainConfig:
     """ppo2 (ours), pg (plain policy gradient) or sb3-ppo (SB3's PPO, for comparison)"""
     obs: str = "features"
     """features (fast) or pixels (CnnPolicy on 84x84 grey frames, stacked 4; slow on a CPU)"""
-    timesteps: int = 2_000_000
+    timesteps: int = 5_000_000
     """environment steps in all"""
     n_envs: int = 32
     """games stepped together in one SpaceshipVecEnv"""
@@ -655,7 +655,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command is None:  # the main job: train with the defaults, then show an episode
         args = build_parser().parse_args(["train"])
         run_dir = train_command(args)
-        watch(run_dir / "best_model.zip", 1, None, True, seed=0)
+        watch(run_dir / "model.zip", 1, None, True, seed=0)
     elif args.command == "train":
         train_command(args)
     elif args.command == "watch":

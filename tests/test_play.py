@@ -229,3 +229,23 @@ def test_area_resize_keeps_one_pixel_bombs_and_flat_grey():
         image = np.zeros((1, 210, 160), np.float32)
         image[0, :, x] = 255
         assert area_resize(image, 84).max() > 255 / 4  # sampling would lose half of them
+
+
+def test_the_shipped_model_loads_alone_and_clears_nine_waves_in_ten():
+    import gymnasium as gym
+    import numpy as np
+
+    from spaceship_env.evaluation import play_episodes
+
+    model = PPO2.load(ROOT / "models" / "ppo2_spaceship.zip")  # no env, no side files
+    obs, _ = gym.make("Spaceship-v0").reset(seed=0)
+    assert model.predict(obs, deterministic=True)[0] in (0, 1, 2)
+    results = play_episodes(lambda o: model.predict(o, deterministic=True)[0], 100, seed=0)
+    assert results.clear_rate >= 0.9
+    assert np.mean(results.returns) > 600
+
+
+def test_watch_defaults_to_the_shipped_model(tmp_path):
+    result = play("watch", "--deterministic", "--record", tmp_path / "shipped.gif")
+    assert result.returncode == 0, result.stderr
+    assert "episode 1: R = " in result.stdout
