@@ -16,6 +16,7 @@ import csv
 import functools
 import inspect
 import json
+import math
 import os
 import pathlib
 import signal
@@ -196,37 +197,19 @@ def prepare_run_dir(run_dir: pathlib.Path) -> pathlib.Path:
 def train(config: TrainConfig, run_dir: pathlib.Path, resume: bool = False):
     """Train into ``run_dir``; on Ctrl-C or an error, save the model and curve first."""
     import torch as th
-    from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback, EvalCallback
+    from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
 
     th.set_num_threads(1)  # small networks: more threads only contend with the game on a busy CPU
     prepare_run_dir(run_dir)
-    (run_dir / "config.json").write_text(json.dumps(asdict(config), indent=2))
     venv = make_train_env(config.obs, config.n_envs, config.seed, str(run_dir / "episodes"), append=resume)
-    cls = algo_class(config.algo)
-    policy = "CnnPolicy" if config.obs == "pixels" else "MlpPolicy"
-    if resume:
-        model = cls.load(latest_checkpoint(run_dir), env=venv, device="cpu")
-        if model.num_timesteps >= config.timesteps:
-            raise UsageError(
-                f"{run_dir} has already trained {model.num_timesteps:,} of its {config.timesteps:,} steps; "
-                "pass a larger --timesteps to go on"
-            )
-    else:
-        model = cls(
-            policy, venv, seed=config.seed, tensorboard_log=str(run_dir / "tb"), device="cpu", **config.hyperparams
-        )
+    model = resume_model(config, run_dir, venv) if resume else new_model(config, run_dir, venv)
+    (run_dir / "config.json").write_text(json.dumps(asdict(config), indent=2))
     every = max(config.timesteps // 10 // config.n_envs, model.n_steps)  # ten times a run, at most once a rollout
-    eval_env = make_train_env(config.obs, 8, config.seed + 10_000)
-    evaluation = EvalCallback(
-        eval_env, n_eval_episodes=16, eval_freq=every, best_model_save_path=str(run_dir), log_path=str(run_dir)
-    )
-    if resume and (run_dir / "evaluations.npz").exists():  # keep the best so far, not just this session's
-        evaluation.best_mean_reward = float(np.load(run_dir / "evaluations.npz")["results"].mean(axis=1).max())
     callbacks = CallbackList(
         [
             CheckpointCallback(every, str(run_dir / "checkpoints"), name_prefix="model"),
-            evaluation,
-            TrainingProgress(config.timesteps - (model.num_timesteps if resume else 0)),
+            evaluation_callback(config, run_dir, every, resume),
+            TrainingProgress(config.timesteps - model.num_timesteps),
         ]
     )
     # SIGTERM is handled like Ctrl-C, so a killed run also keeps its model.
@@ -234,7 +217,7 @@ def train(config: TrainConfig, run_dir: pathlib.Path, resume: bool = False):
     interrupted = False
     try:
         model.learn(
-            config.timesteps - (model.num_timesteps if resume else 0),
+            config.timesteps - model.num_timesteps,
             callback=callbacks,
             reset_num_timesteps=not resume,
             tb_log_name=config.algo,
@@ -243,13 +226,57 @@ def train(config: TrainConfig, run_dir: pathlib.Path, resume: bool = False):
         interrupted = True
         print("\ninterrupted: saving what was learned", file=sys.stderr)
     finally:
-        model.save(run_dir / "model.zip")
+        if all(th.isfinite(p).all() for p in model.policy.parameters()):
+            model.save(run_dir / "model.zip")
+        else:  # never write a broken model over a good one; the checkpoints remain
+            print("the weights are not finite: model.zip was not written", file=sys.stderr)
         venv.close()
         draw_learning_curve(run_dir)
     print(f"run folder: {run_dir}  (model.zip, best_model.zip, checkpoints/, tb/, episodes.monitor.csv, curve.png)")
     if interrupted:
         raise SystemExit(130)
     return model
+
+
+def new_model(config: TrainConfig, run_dir: pathlib.Path, venv: Any):
+    policy = "CnnPolicy" if config.obs == "pixels" else "MlpPolicy"
+    try:
+        return algo_class(config.algo)(
+            policy, venv, seed=config.seed, tensorboard_log=str(run_dir / "tb"), device="cpu", **config.hyperparams
+        )
+    except (AssertionError, TypeError) as e:  # SB3 checks some arguments with assert
+        raise UsageError(f"bad settings for --algo {config.algo}: {e}") from e
+
+
+def resume_model(config: TrainConfig, run_dir: pathlib.Path, venv: Any):
+    model = algo_class(config.algo).load(latest_checkpoint(run_dir), env=venv, device="cpu")
+    if model.num_timesteps >= config.timesteps:
+        raise UsageError(
+            f"{run_dir} has already trained {model.num_timesteps:,} of its {config.timesteps:,} steps; "
+            "pass a larger --timesteps to go on"
+        )
+    return model
+
+
+def evaluation_callback(config: TrainConfig, run_dir: pathlib.Path, every: int, resume: bool):
+    """Periodic greedy evaluation that keeps ``best_model.zip``; a resumed run keeps its history."""
+    from stable_baselines3.common.callbacks import EvalCallback
+
+    evaluation = EvalCallback(
+        make_train_env(config.obs, 8, config.seed + 10_000),
+        n_eval_episodes=16,
+        eval_freq=every,
+        best_model_save_path=str(run_dir),
+        log_path=str(run_dir),
+    )
+    history = run_dir / "evaluations.npz"
+    if resume and history.exists():
+        with np.load(history) as past:
+            evaluation.evaluations_timesteps = list(past["timesteps"])
+            evaluation.evaluations_results = [list(r) for r in past["results"]]
+            evaluation.evaluations_length = [list(n) for n in past["ep_lengths"]]
+        evaluation.best_mean_reward = float(np.mean(evaluation.evaluations_results, axis=1).max())
+    return evaluation
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -362,7 +389,7 @@ def watch(model_path: pathlib.Path, episodes: int, record: pathlib.Path | None, 
         record = default_video(model_path)
         print("no screen found: recording instead")
     if record is not None:
-        _check_writable(record)
+        _check_video_path(record)
         os.environ["SDL_VIDEODRIVER"] = "dummy"
     try:
         view = ProbabilityView(window=record is None)
@@ -370,10 +397,10 @@ def watch(model_path: pathlib.Path, episodes: int, record: pathlib.Path | None, 
         pygame.quit()
         record = default_video(model_path)
         print(f"cannot open a window ({e}): recording instead")
-        _check_writable(record)
+        _check_video_path(record)
         os.environ["SDL_VIDEODRIVER"] = "dummy"
         view = ProbabilityView(window=False)
-    frames = []
+    video = VideoWriter(record) if record is not None else None
     rng = np.random.default_rng(seed)
     try:
         for episode in range(episodes):
@@ -392,8 +419,8 @@ def watch(model_path: pathlib.Path, episodes: int, record: pathlib.Path | None, 
                 if episode == 0 and t <= 10:
                     print(f"t={t:<3d} action={ACTION_MEANINGS[action]:<5s} reward={rewards[0]:g}")
                 picture = view.show(frame, probs, f"episode {episode + 1}   R = {total:g}")
-                if record is not None:
-                    frames.append(picture)
+                if video is not None:
+                    video.add(picture)
                 if view.closed:
                     break
             venv.close()
@@ -402,9 +429,9 @@ def watch(model_path: pathlib.Path, episodes: int, record: pathlib.Path | None, 
             print(f"episode {episode + 1}: R = {total:g}  ({info.get('end_reason')}, {t} steps)")
     finally:
         view.close()
-    if record is not None and frames:
-        write_video(record, frames)
-        print(f"video: {record}")
+        if video is not None:
+            video.close()
+            print(f"video: {record}")
 
 
 def default_video(model_path: pathlib.Path) -> pathlib.Path:
@@ -424,7 +451,8 @@ class ProbabilityView:
 
         from spaceship_env.core import HEIGHT, WIDTH
 
-        pygame.init()
+        pygame.display.init()  # not pygame.init(): no sound is needed, and no audio device may exist
+        pygame.font.init()
         self.pg = pygame
         self.size = (WIDTH * self.SCALE + self.PANEL, HEIGHT * self.SCALE)
         self.screen = pygame.display.set_mode(self.size) if window else pygame.Surface(self.size)
@@ -464,16 +492,36 @@ class ProbabilityView:
         self.pg.quit()
 
 
-def write_video(path: pathlib.Path, frames: list[np.ndarray]) -> None:
-    import imageio.v2 as imageio
-
-    if path.suffix.lower() == ".gif":
-        imageio.mimsave(path, frames[::2], duration=1 / 15, loop=0)
-    else:
-        imageio.mimsave(path, frames, fps=30, macro_block_size=1)
+VIDEO_SUFFIXES = (".mp4", ".gif")
 
 
-def _check_writable(path: pathlib.Path) -> None:
+class VideoWriter:
+    """Frames to an MP4, streamed through ffmpeg, or to a GIF (every other frame, at 15 fps)."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        import imageio.v2 as imageio
+
+        self.gif = path.suffix.lower() == ".gif"
+        if self.gif:
+            self.writer = imageio.get_writer(path, mode="I", duration=1000 / 15, loop=0)
+        else:
+            self.writer = imageio.get_writer(path, fps=30, macro_block_size=1)
+        self.count = 0
+
+    def add(self, frame: np.ndarray) -> None:
+        if not self.gif or self.count % 2 == 0:
+            self.writer.append_data(frame)
+        self.count += 1
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def _check_video_path(path: pathlib.Path) -> None:
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise UsageError(f"cannot record to {path}: the name must end in .mp4 or .gif")
+    if path.is_dir():
+        raise UsageError(f"cannot record to {path}: it is a folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -563,7 +611,7 @@ def positive_int(text: str) -> int:
 
 def positive_float(text: str) -> float:
     value = _number(text, float)
-    if not value > 0:
+    if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
     return value
 
@@ -577,9 +625,12 @@ def fraction(text: str) -> float:
 
 def _number(text: str, kind: type) -> Any:
     try:
-        return kind(text)
+        value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
 
 
 #: Hyperparameters ``train`` may override, with their checks.
@@ -627,9 +678,24 @@ def build_parser() -> Parser:
     return parser
 
 
+def read_config(run_dir: pathlib.Path) -> TrainConfig:
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise UsageError(f"nothing to resume in {run_dir}: no config.json")
+    try:
+        return TrainConfig(**json.loads(path.read_text()))
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"{path} is not a run's config: {e}") from e
+
+
 def train_command(args: argparse.Namespace) -> pathlib.Path:
     if args.resume is not None:
-        config = TrainConfig(**json.loads((args.resume / "config.json").read_text()))
+        defaults = vars(build_parser().parse_args(["train"]))
+        for name, default in defaults.items():
+            if name not in ("resume", "timesteps") and getattr(args, name) != default:
+                option = "--" + name.replace("_", "-")
+                raise UsageError(f"{option} cannot be combined with --resume: the run keeps its own settings")
+        config = read_config(args.resume)
         config.timesteps = args.timesteps or config.timesteps
         train(config, args.resume, resume=True)
         return args.resume

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import pathlib
 import pickle
@@ -19,7 +18,8 @@ from stable_baselines3.common.policies import (
     MultiInputActorCriticPolicy,
 )
 
-#: What reading a damaged or foreign zip raises inside SB3's ``load``.
+#: What reading a damaged or foreign zip raises inside SB3's ``load``, besides ``ValueError``
+#: (which also covers bad JSON and CRC errors).
 UNREADABLE = (
     zipfile.BadZipFile,
     EOFError,
@@ -27,8 +27,8 @@ UNREADABLE = (
     RuntimeError,
     AssertionError,
     pickle.UnpicklingError,
-    json.JSONDecodeError,
-    UnicodeDecodeError,
+    AttributeError,  # data of the wrong shape
+    TypeError,
 )
 
 SelfAlgorithm = TypeVar("SelfAlgorithm", bound="LectureAlgorithm")
@@ -99,5 +99,9 @@ class LectureAlgorithm(OnPolicyAlgorithm):
             path = file
         try:
             return super().load(path, *args, **kwargs)
-        except UNREADABLE as e:  # SB3's ValueError for a model that does not fit the env passes through
+        except ValueError as e:
+            if "spaces do not match" in str(e) or "policy kwargs" in str(e):
+                raise  # SB3's word: the file is fine, but not for this env or these arguments
+            raise ModelLoadError(f"{path} is not a readable {cls.__name__} model: {e}") from e
+        except UNREADABLE as e:
             raise ModelLoadError(f"{path} is not a readable {cls.__name__} model: {e}") from e

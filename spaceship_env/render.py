@@ -128,7 +128,8 @@ class Window:
 
             raise DependencyNotInstalled('pygame is not installed: pip install "pygame-ce"') from e
         self._pygame = pygame
-        pygame.init()
+        pygame.display.init()  # not pygame.init(): no sound is needed, and no audio device may exist
+        pygame.font.init()
         pygame.display.set_caption(title)
         self.size = (C.WIDTH * self.SCALE, C.HEIGHT * self.SCALE + self.BAR)
         self.screen = pygame.display.set_mode(self.size)

@@ -157,6 +157,15 @@ def test_a_zip_with_damaged_members_is_a_model_load_error(tmp_path, member, junk
         PPO2.load(tmp_path / "bad.zip")
 
 
+def test_a_zip_with_a_corrupted_byte_is_a_model_load_error(tmp_path):
+    PPO2("MlpPolicy", spaceship_venv(), **FAST).save(tmp_path / "good.zip")
+    data = bytearray((tmp_path / "good.zip").read_bytes())
+    data[len(data) // 3] ^= 0xFF  # inside a member: the zip still opens, its CRC fails
+    (tmp_path / "flipped.zip").write_bytes(bytes(data))
+    with pytest.raises(ModelLoadError, match=r"flipped\.zip"):
+        PPO2.load(tmp_path / "flipped.zip")
+
+
 def test_save_is_atomic_and_adds_the_zip_suffix(tmp_path):
     model = PPO2("MlpPolicy", spaceship_venv(), **FAST)
     model.save(tmp_path / "sub" / "m")

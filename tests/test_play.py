@@ -10,6 +10,7 @@ import sys
 import time
 
 import imageio.v2 as imageio
+import numpy as np
 import pytest
 
 from agent import PPO2
@@ -81,17 +82,27 @@ def test_watch_with_a_display_that_cannot_open_records_instead(run_dir):
     assert "recording instead" in result.stdout and (run_dir / "watch.mp4").stat().st_size > 0
 
 
-def test_resume_continues_the_run_and_appends_its_episode_log(run_dir, tmp_path):
+def test_resume_continues_the_run_and_keeps_its_history(run_dir, tmp_path):
     resumed = tmp_path / "resumed"
     shutil.copytree(run_dir, resumed)
-    result = play("train", "--resume", resumed)
-    assert result.returncode == 2 and "pass a larger --timesteps" in result.stderr  # nothing left to do
+    config = (resumed / "config.json").read_text()
+    for refused, message in [
+        ((), "pass a larger --timesteps"),  # nothing left to do
+        (("--timesteps", 1024), "pass a larger --timesteps"),
+        (("--timesteps", 8192, "--learning-rate", 1), "--learning-rate cannot be combined with --resume"),
+    ]:
+        result = play("train", "--resume", resumed, *refused)
+        assert result.returncode == 2 and message in result.stderr
+        assert (resumed / "config.json").read_text() == config  # a refused resume changes nothing
     episodes_before = len((resumed / "episodes.monitor.csv").read_text().splitlines())
+    evaluated_before = list(np.load(resumed / "evaluations.npz")["timesteps"])
     result = play("train", "--resume", resumed, "--timesteps", 8192)
     assert result.returncode == 0, result.stderr
     assert PPO2.load(resumed / "model.zip").num_timesteps >= 8192
     assert json.loads((resumed / "config.json").read_text())["timesteps"] == 8192
     assert len((resumed / "episodes.monitor.csv").read_text().splitlines()) > episodes_before
+    evaluated = list(np.load(resumed / "evaluations.npz")["timesteps"])
+    assert evaluated[: len(evaluated_before)] == evaluated_before and len(evaluated) > len(evaluated_before)
 
 
 @pytest.mark.parametrize("algo", ["pg", "sb3-ppo"])
@@ -168,6 +179,9 @@ def test_model_for_other_observations_is_rejected(tmp_path):
         (["train", "--learning-rate", "-1"], "expected a number > 0"),
         (["train", "--gamma", "1.5"], "in [0, 1]"),
         (["train", "--algo", "pg", "--batch-size", "64"], "--batch-size does not apply to --algo pg"),
+        (["train", "--learning-rate", "inf"], "finite"),
+        (["train", "--algo", "sb3-ppo", "--batch-size", "1", "--timesteps", "64"], "bad settings for --algo sb3-ppo"),
+        (["watch", "--record", "clip.avi"], "must end in .mp4 or .gif"),
     ],
 )
 def test_bad_command_lines_are_one_line_and_exit_2(args, message):
@@ -219,8 +233,6 @@ def test_ctrl_c_during_training_saves_a_loadable_model(tmp_path):
 
 
 def test_area_resize_keeps_one_pixel_bombs_and_flat_grey():
-    import numpy as np
-
     from play import area_resize
 
     flat = area_resize(np.full((1, 210, 160), 100.0, np.float32), 84)
@@ -233,7 +245,6 @@ def test_area_resize_keeps_one_pixel_bombs_and_flat_grey():
 
 def test_the_shipped_model_loads_alone_and_clears_nine_waves_in_ten():
     import gymnasium as gym
-    import numpy as np
 
     from spaceship_env.evaluation import play_episodes
 
