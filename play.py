@@ -268,6 +268,7 @@ def evaluation_callback(config: TrainConfig, run_dir: pathlib.Path, every: int, 
         eval_freq=every,
         best_model_save_path=str(run_dir),
         log_path=str(run_dir),
+        verbose=0,  # the progress bar shows the return; evaluations.npz keeps the rest
     )
     history = run_dir / "evaluations.npz"
     if resume and history.exists():
