@@ -129,7 +129,7 @@ def GreyResize(venv, size: int = 84):
 
     class _GreyResize(VecEnvWrapper):
         def __init__(self, venv):
-            super().__init__(venv, observation_space=spaces.Box(0, 255, (84, 84, 1), np.uint8))
+            super().__init__(venv, observation_space=spaces.Box(0, 255, (size, size, 1), np.uint8))
 
         def process(self, obs: np.ndarray) -> np.ndarray:
             return np.rint(area_resize(obs @ luma, size)).astype(np.uint8)[..., None]
