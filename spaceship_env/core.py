@@ -99,9 +99,14 @@ _NEXT_X = np.clip(np.arange(WIDTH) + np.array([[-SHIP_SPEED], [SHIP_SPEED], [0]]
 _COL_OFFSETS = np.arange(N_COLS, dtype=np.int32) * COL_PITCH
 _COL_CENTRES = _COL_OFFSETS + ALIEN_W / 2
 _ROW_BOTTOMS = np.arange(N_ROWS, dtype=np.int32) * ROW_PITCH + ALIEN_H
+_COL_MIDDLES = _COL_OFFSETS + ALIEN_W // 2  # where a column's bombs start, from the formation's x
+#: A bomb hits the ship when its y is in ``_HIT_Y_LOW .. _HIT_Y_LOW + _HIT_Y_SPAN`` (its
+#: bottom is inside the ship) and its x is within ``SHIP_HALF_W`` of the ship's.
+_HIT_Y_LOW, _HIT_Y_SPAN = SHIP_Y - BOMB_H + 1, SHIP_H + BOMB_H - 2
+_HIT_X_SPAN = 2 * SHIP_HALF_W
 _BOMB_THRESHOLD = np.uint64(int(BOMB_CHANCE * 2**16))
 _AIMED_THRESHOLD = np.uint64(int(AIMED_CHANCE * 2**8))
-_SLOTS = np.arange(MAX_BOMBS, dtype=np.int32)  # MAX_BOMBS <= 8: a slot fits in 3 bits
+_SLOTS = np.arange(MAX_BOMBS, dtype=np.int32)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _SHIFT30, _SHIFT27, _SHIFT31 = np.uint64(30), np.uint64(27), np.uint64(31)
@@ -133,8 +138,9 @@ def _subsets(k: int) -> np.ndarray:
 _ROW_SETS, _COL_SETS = _subsets(N_ROWS), _subsets(N_COLS)
 #: Lowest living row of a column, by its row mask (-1 if empty).
 _LOWEST_ROW = lowest_alive_row(_ROW_SETS)
-_ROW_BIT = (1 << np.arange(N_ROWS)).astype(np.uint8)
-_COL_BIT = (1 << np.arange(N_COLS)).astype(np.uint8)
+#: Masks that clear one bit: row r of a column's mask, column c of the living columns.
+_ROW_CLEAR = ~(1 << np.arange(N_ROWS)).astype(np.uint8)
+_COL_CLEAR = ~(1 << np.arange(N_COLS)).astype(np.uint8)
 _FULL_COLUMN, _FULL_WAVE = np.uint8(2**N_ROWS - 1), np.uint8(2**N_COLS - 1)
 #: The formation's x range before it turns, by its living-column mask.
 _LEFT_COL = _COL_SETS.argmax(axis=1)
@@ -158,11 +164,12 @@ _NEAREST_COLUMN = np.where(_COL_SETS[:, None, :], np.abs(_COL_CENTRES - _REL[:, 
 #: The ``column_dx_j`` features: (centre of column j - ship x) / WIDTH, by ``rel``.
 _COLUMN_DX = ((_COL_CENTRES - _REL[:, None]) / WIDTH).astype(np.float32)
 _SPEED = (1.0 / MARCH_PERIOD).astype(np.float32)
-#: Bit layout of the bomb sort keys (see ``SpaceshipCore._bomb_features``).
-_DX_BIAS, _DX_MASK = 1 << 10, (1 << 11) - 1
-_DY_SHIFT, _DY_BIAS, _DY_MASK = 14, 1 << 31, (1 << 32) - 1
-_GAME_SHIFT = 46
-_BOMB_KEY_BASE = ((SHIP_Y + _DY_BIAS) << _DY_SHIFT) + (_SLOTS.astype(np.int64)[:, None] << 11) + _DX_BIAS
+#: The bomb sort keys (see ``SpaceshipCore._bomb_features``): little-endian int64s of four
+#: 16-bit fields, low to high: dx, slot + 1, dy and the game within its sort chunk.
+_KEY, _KEY_FIELDS = np.dtype("<i8"), np.dtype("<i2")
+_DY_SHIFT, _GAME_SHIFT = 32, 48
+_SORT_CHUNK = 1 << 15  # games per sort, so that the game field stays a positive int16
+_BOMB_KEY_BASE = (SHIP_Y << _DY_SHIFT) + ((_SLOTS.astype(np.int64)[:, None] + 1) << 16)
 #: Each game's ints, with their values at the start of an episode (``ship_x`` is drawn and
 #: ``lives`` is the core's). The first six features are ``(ints[:, :6] - _SCALED_LOW) / span``.
 _INTS = {
@@ -200,7 +207,7 @@ class SpaceshipCore:
         self.rngs: list[np.random.Generator] = [np.random.default_rng() for _ in range(n)]
         #: Each game's position in its random stream: its key plus t golden-ratio steps.
         self.stream = np.zeros(n, np.uint64)
-        self.ints = np.zeros((n, len(_INTS)), np.int32)
+        self.ints = np.zeros((len(_INTS), n), np.int32).T  # column views are contiguous
         (
             self.ship_x,
             self.cooldown,
@@ -227,7 +234,7 @@ class SpaceshipCore:
         self.bomb_x, self.bomb_y, self.bomb_on = self._bomb_x.T, self._bomb_y.T, self._bomb_on.T
         self._rows = np.arange(n)
         self._cell0 = self._rows * (N_COLS + 1)  # flat index of each game's column 0 in col_rows
-        self._bomb_key_base = _BOMB_KEY_BASE + (self._rows.astype(np.int64) << _GAME_SHIFT)
+        self._bomb_key_base = (_BOMB_KEY_BASE + ((self._rows % _SORT_CHUNK) << _GAME_SHIFT)).astype(_KEY)
         self._fresh = np.array([lives if name == "lives" else v for name, v in _INTS.items()], np.int32)
         self._span = np.array(
             [
@@ -243,16 +250,20 @@ class SpaceshipCore:
 
     # --- reset -----------------------------------------------------------------------
     def reset(self, games: np.ndarray | slice = slice(None)) -> None:
-        """Start a new episode in ``games`` (indices or a mask), drawing from their generators."""
-        idx = self._rows[games]
-        draws = np.array([self.rngs[i].bit_generator.random_raw(2) for i in idx], np.uint64).reshape(len(idx), 2)
-        self.stream[idx] = draws[:, 0]
-        self.ints[idx] = self._fresh
-        self.ship_x[idx] = START_X[draws[:, 1] % np.uint64(len(START_X))]
-        self.alive[idx] = True
-        self.col_rows[idx, :N_COLS] = _FULL_COLUMN
-        self.col_bits[idx] = _FULL_WAVE
-        self._bomb_on[:, idx] = False
+        """Start a new episode in ``games`` (indices or a mask), drawing from their generators.
+
+        Game by game: a step resets one or two games of a batch, where plain indexing is
+        cheaper than fancy indexing.
+        """
+        for i in self._rows[games].tolist():
+            key, start = self.rngs[i].bit_generator.random_raw(2)
+            self.stream[i] = key
+            self.ints[i] = self._fresh
+            self.ship_x[i] = START_X[start % len(START_X)]
+            self.alive[i] = True
+            self.col_rows[i, :N_COLS] = _FULL_COLUMN
+            self.col_bits[i] = _FULL_WAVE
+            self._bomb_on[:, i] = False
 
     def seed(self, seed: int | None, games: np.ndarray | slice = slice(None)) -> None:
         """Give game ``i`` of ``games`` a fresh generator seeded ``seed + i`` (or from entropy)."""
@@ -260,8 +271,11 @@ class SpaceshipCore:
             self.rngs[i] = np.random.default_rng(None if seed is None else seed + k)
 
     # --- step ------------------------------------------------------------------------
+    # At a few hundred games a numpy call costs far more than its arithmetic, so the step
+    # counts calls: lookups are ``take`` (cheaper than ``[]``), and ``col_rows`` is read
+    # and written through flat cell indices.
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Advance every game by one step; returns ``(rewards, terminated)``.
+        """Advance every game by one step; returns ``(rewards, terminated)``, float32 and bool.
 
         ``actions`` must already be a valid int array of shape ``(n,)``; the fronts check it.
         """
@@ -275,33 +289,37 @@ class SpaceshipCore:
 
     def _fire(self, wants_fire: np.ndarray) -> np.ndarray:
         """The lecture's r(s_t, a_t): FIRE kills the lowest alien above the ship at once."""
-        rewards = np.zeros(self.n, np.int64)
-        fire = wants_fire & (self.cooldown == 0)
-        self.cooldown -= self.cooldown > 0
+        rewards = np.zeros(self.n, np.float32)
+        ready = self.cooldown == 0
+        self.cooldown -= ~ready
         self.laser_top.fill(-1)
-        g = fire.nonzero()[0]
+        g = (wants_fire & ready).nonzero()[0]
         if not len(g):
             return rewards
         self.cooldown[g] = LASER_COOLDOWN
         self.laser_top[g] = 0
-        col = _COLUMN_AT[self._rel(g)]
-        row = _LOWEST_ROW[self.col_rows[g, col]]
+        cell = _COLUMN_AT.take(self._rel(g))
+        cell += self._cell0[g]
+        row = _LOWEST_ROW.take(self.col_rows.ravel().take(cell))
         hit = row >= 0
-        g, col, row = g[hit], col[hit], row[hit]
-        self._kill(g, row, col)
-        rewards[g] = ROW_VALUES[row]
-        self.score[g] += rewards[g]
-        self.laser_top[g] = self.form_y[g] + _ROW_BOTTOMS[row]
+        g, cell, row = g[hit], cell[hit], row[hit]
+        self._kill(g, row, cell)
+        points = ROW_VALUES.take(row)
+        rewards[g] = points
+        self.score[g] += points
+        self.laser_top[g] = self.form_y[g] + _ROW_BOTTOMS.take(row)
         return rewards
 
-    def _kill(self, g: np.ndarray, row: np.ndarray, col: np.ndarray) -> None:
-        """Remove the alien at ``(row, col)`` of each game ``g`` from ``alive`` and its masks."""
+    def _kill(self, g: np.ndarray, row: np.ndarray, cell: np.ndarray) -> None:
+        """Remove the alien in ``row`` of column ``cell`` (a flat index into ``col_rows``)."""
+        col = cell - self._cell0[g]
         self.alive[g, row, col] = False
         self.n_alive[g] -= 1
-        left = self.col_rows[g, col] & ~_ROW_BIT[row]
-        self.col_rows[g, col] = left
-        emptied = left == 0
-        self.col_bits[g[emptied]] &= ~_COL_BIT[col[emptied]]
+        left = self.col_rows.ravel().take(cell) & _ROW_CLEAR.take(row)
+        self.col_rows.ravel()[cell] = left
+        emptied = (left == 0).nonzero()[0]
+        if len(emptied):
+            self.col_bits[g[emptied]] &= _COL_CLEAR.take(col[emptied])
 
     def _rel(self, g: np.ndarray | slice = slice(None)) -> np.ndarray:
         """The index into the ``rel`` tables of games ``g``: ship x - formation x - ``_REL_MIN``."""
@@ -316,53 +334,57 @@ class SpaceshipCore:
         """
         invaded = np.zeros(self.n, bool)
         self.march_clock += 1
-        due = self.march_clock >= MARCH_PERIOD[self.n_alive]
-        if not due.any():
+        due = self.march_clock >= MARCH_PERIOD.take(self.n_alive)
+        if not np.count_nonzero(due):
             return invaded
         self.march_clock[due] = 0
         x = self.form_x + self.direction
-        at_wall = (x < _X_MIN[self.col_bits]) | (x > _X_MAX[self.col_bits])
+        at_wall = x < _X_MIN.take(self.col_bits)
+        at_wall |= x > _X_MAX.take(self.col_bits)
         self.form_x += self.direction * (due & ~at_wall)
-        turn = due & at_wall
-        g = turn.nonzero()[0]
+        g = (due & at_wall).nonzero()[0]
         if len(g):
             self.form_y[g] += DROP
             self.direction[g] *= -1
-            lowest = _LOWEST_ROW[np.bitwise_or.reduce(self.col_rows[g], axis=1)]
-            invaded[g] = self.form_y[g] + _ROW_BOTTOMS[lowest] >= SHIP_Y
+            lowest = _LOWEST_ROW.take(np.bitwise_or.reduce(self.col_rows[g], axis=1))
+            invaded[g] = self.form_y[g] + _ROW_BOTTOMS.take(lowest) >= SHIP_Y
         return invaded
 
     def _bombs(self) -> None:
         """Bombs fall, hit the ship or the ground, and new ones drop from the lowest aliens."""
         on, bomb_x, bomb_y = self._bomb_on, self._bomb_x, self._bomb_y  # (MAX_BOMBS, n)
         bomb_y += BOMB_SPEED  # empty slots fall too: harmless, and cheaper than a mask
-        any_alive = self.n_alive > 0
-        hit = (
-            on & (bomb_y > SHIP_Y - BOMB_H) & (bomb_y < SHIP_Y + SHIP_H) & (np.abs(bomb_x - self.ship_x) <= SHIP_HALF_W)
-        ).any(axis=0) & any_alive
+        playing = self.n_alive > 0
+        # Range tests as one unsigned comparison each: 0 <= v - lo <= span.
+        level = (bomb_y - _HIT_Y_LOW).view(np.uint32) <= _HIT_Y_SPAN
+        level &= (bomb_x - (self.ship_x - SHIP_HALF_W)).view(np.uint32) <= _HIT_X_SPAN
+        level &= on
+        hit = level.any(axis=0)
+        hit &= playing
         on &= bomb_y < GROUND_Y
         self.lives -= hit
         on &= ~hit  # a hit clears the sky, as a respawn does
 
         bits = _mix(self.stream)
         drop = (bits & np.uint64(0xFFFF)) < _BOMB_THRESHOLD
-        drop &= ~on.all(axis=0) & any_alive & (self.lives > 0)
+        playing &= self.lives > 0
+        drop &= playing
+        drop &= ~on.all(axis=0)
         g = drop.nonzero()[0]
         if not len(g):
             return
         bits = bits[g]
         col_bits = self.col_bits[g]
-        form_x = self.form_x[g]
         nearest = _NEAREST_COLUMN[col_bits, self._rel(g)]
-        nth = (bits >> np.uint64(32)) % _N_LIVING[col_bits]
+        nth = (bits >> np.uint64(32)) % _N_LIVING.take(col_bits)
         any_col = _NTH_LIVING[col_bits, nth]
         aimed = ((bits >> np.uint64(16)) & np.uint64(0xFF)) < _AIMED_THRESHOLD
         col = np.where(aimed, nearest, any_col)
-        row = _LOWEST_ROW[self.col_rows[g, col]]
+        row = _LOWEST_ROW.take(self.col_rows.ravel().take(self._cell0[g] + col))
         slot = on[:, g].argmin(axis=0)
         on[slot, g] = True
-        bomb_x[slot, g] = form_x + col * COL_PITCH + ALIEN_W // 2
-        bomb_y[slot, g] = self.form_y[g] + _ROW_BOTTOMS[row]
+        bomb_x[slot, g] = self.form_x[g] + _COL_MIDDLES.take(col)
+        bomb_y[slot, g] = self.form_y[g] + _ROW_BOTTOMS.take(row)
 
     def _end(self, invaded: np.ndarray) -> np.ndarray:
         """Set ``end_reason`` and return which games terminated this step."""
@@ -378,12 +400,12 @@ class SpaceshipCore:
         """The feature observation of every game, scaled into ``FEATURE_LOW..FEATURE_HIGH``."""
         obs = np.empty((self.n, len(FEATURES)), np.float32)
         np.divide(self.ints[:, 0:6] - _SCALED_LOW, self._span, out=obs[:, 0:6])
-        np.take(_SPEED, self.n_alive, out=obs[:, 6])
+        obs[:, 6] = _SPEED.take(self.n_alive)
         rel = self._rel()
-        cells = _COLUMN_AT[rel]
+        cells = _COLUMN_AT.take(rel)
         cells += self._cell0
-        np.not_equal(self.col_rows.ravel().take(cells), 0, out=obs[:, 7])  # in_sight
-        obs[:, _COLDX0 : _COLDX0 + N_COLS] = _COLUMN_DX[rel]
+        obs[:, 7] = self.col_rows.ravel().take(cells) != 0  # in_sight
+        obs[:, _COLDX0 : _COLDX0 + N_COLS] = _COLUMN_DX.take(rel, axis=0)
         obs[:, _ALIVE0 : _ALIVE0 + N_ALIENS] = self.alive.reshape(self.n, N_ALIENS)
         self._bomb_features(obs[:, _BOMB0:])
         return obs
@@ -399,18 +421,22 @@ class SpaceshipCore:
     def _bomb_features(self, out: np.ndarray) -> None:
         """Write the nearest ``N_BOMB_SLOTS`` bombs as ``(dx, dy, on)`` triples, nearest first.
 
-        One sort orders every bomb of every game: an int64 key packs, from high bits to low,
-        the game, ``dy`` (height above the ship, biased), the slot and ``dx`` (+1024). An
-        empty slot gets ``dy = SHIP_Y`` and ``dx = 0``: it sorts after every bomb in flight
-        (those are above the ground, so ``dy < SHIP_Y``), and its features are ``(0, 1, 0)``.
+        Each bomb gets the int64 key ``game * 2**48 + dy * 2**32 + (slot + 1) * 2**16 + dx``,
+        where ``dy`` is its height above the ship. Every field is far inside an int16, so one
+        sort orders the bombs by game, then ``dy``, then slot, and the key's 16-bit words read
+        back ``dx`` and ``dy`` exactly. The game field holds ``_SORT_CHUNK`` games, so larger
+        batches are sorted a chunk at a time. An empty slot has ``dy = SHIP_Y`` and ``dx = 0``:
+        it sorts after every bomb in flight (those are above the ground, so ``dy < SHIP_Y``),
+        and its features are ``(0, 1, 0)``.
         """
-        keys = np.subtract(self._bomb_x, self.ship_x, dtype=np.int64)  # (MAX_BOMBS, n), slot first
-        keys -= self._bomb_y.astype(np.int64) << _DY_SHIFT
+        keys = np.subtract(self._bomb_x, self.ship_x, dtype=_KEY)  # (MAX_BOMBS, n), slot first
+        keys -= self._bomb_y.astype(_KEY) << _DY_SHIFT
         keys *= self._bomb_on
         keys += self._bomb_key_base
-        nearest = np.sort(keys.ravel()).reshape(self.n, MAX_BOMBS)[:, :N_BOMB_SLOTS]
-        dy = ((nearest >> _DY_SHIFT) & _DY_MASK) - _DY_BIAS
-        dx = (nearest & _DX_MASK) - _DX_BIAS
+        chunks = range(0, self.n, _SORT_CHUNK)
+        ordered = np.concatenate([np.sort(keys[:, c : c + _SORT_CHUNK], axis=None) for c in chunks])
+        nearest = ordered.view(_KEY_FIELDS).reshape(self.n, MAX_BOMBS, 4)[:, :N_BOMB_SLOTS]
+        dx, dy = nearest[..., 0], nearest[..., 2]
         np.divide(dx, WIDTH, out=out[:, 0::3])
         np.divide(dy, SHIP_Y, out=out[:, 1::3])
         np.less(dy, SHIP_Y, out=out[:, 2::3])

@@ -38,7 +38,7 @@ def check_actions(actions: Any, n: int) -> np.ndarray:
     if arr.size != n or arr.ndim > 1:
         raise ValueError(f"expected {n} action(s), one per game, got shape {arr.shape}")
     arr = arr.reshape(n)
-    if arr.min() < 0 or arr.max() > 2:
+    if arr.view(f"u{arr.itemsize}").max() > 2:  # as unsigned, a negative action is huge
         raise ValueError(f"invalid action {actions!r}: actions are 0 (LEFT), 1 (RIGHT) or 2 (FIRE)")
     return arr
 

@@ -23,7 +23,6 @@ from spaceship_env.env import (
     check_actions,
     check_options,
     features_space,
-    game_info,
     pixels_space,
 )
 from spaceship_env.render import Window, draw_frame
@@ -62,10 +61,12 @@ class _Batch:
                 draw_frame(self.game, i, obs[i])
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Rewards (float32), terminated and truncated, from validated actions."""
+        """Rewards (float32), terminated, and which games are out of time, from validated actions.
+
+        A game that is out of time is truncated unless it also terminated this step.
+        """
         rewards, terminated = self.game.step(check_actions(actions, self.game.n))
-        truncated = (self.game.t >= self.max_episode_steps) & ~terminated
-        return rewards.astype(np.float32), terminated, truncated
+        return rewards, terminated, self.game.t >= self.max_episode_steps
 
     def frames(self) -> list[np.ndarray]:
         return [draw_frame(self.game, i) for i in range(self.game.n)]
@@ -130,20 +131,20 @@ class SpaceshipVecEnv(SB3VecEnv):
         if not self._started:
             raise gym.error.ResetNeeded("call reset() before step()")
         game = self.batch.game
-        rewards, terminated, truncated = self.batch.step(self._actions)
+        rewards, terminated, out_of_time = self.batch.step(self._actions)
         obs = self.batch.observe()
-        dones = terminated | truncated
+        dones = terminated | out_of_time
         infos = [
             {"score": s, "lives": lv, "aliens_left": a}
             for s, lv, a in zip(game.score.tolist(), game.lives.tolist(), game.n_alive.tolist(), strict=False)
         ]
         finished = dones.nonzero()[0]
         if len(finished):
-            for i in finished:
-                infos[i] = game_info(game, i)
-                infos[i]["terminal_observation"] = obs[i].copy()  # obs[i] is overwritten below
-                infos[i]["TimeLimit.truncated"] = bool(truncated[i])
-                infos[i].setdefault("end_reason", "time_limit")
+            for i in finished.tolist():
+                info = infos[i]
+                info["end_reason"] = C.END_REASONS[game.end_reason[i]] if terminated[i] else "time_limit"
+                info["terminal_observation"] = obs[i].copy()  # obs[i] is overwritten below
+                info["TimeLimit.truncated"] = not terminated[i]
             game.reset(finished)
             self.batch.observe_restarted(finished, obs)
         return obs, rewards, dones, infos
@@ -236,7 +237,8 @@ class SpaceshipVectorEnv(VectorEnv):
             raise gym.error.ResetNeeded("call reset() before step()")
         game = self.batch.game
         restart = self._needs_reset.copy()
-        rewards, terminated, truncated = self.batch.step(actions)
+        rewards, terminated, out_of_time = self.batch.step(actions)
+        truncated = out_of_time & ~terminated
         if self.autoreset_mode == AutoresetMode.NEXT_STEP and restart.any():
             game.reset(restart)
             rewards[restart] = 0.0

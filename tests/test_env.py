@@ -109,6 +109,23 @@ def test_game_i_of_a_batch_seeded_s_plays_like_a_single_env_seeded_s_plus_i():
                 np.testing.assert_array_equal(venv_obs[t][i], obs)
 
 
+def test_games_past_the_first_bomb_sort_chunk_see_their_own_bombs():
+    """The bomb features sort ``_SORT_CHUNK`` games at a time; later games lose nothing."""
+    n = C._SORT_CHUNK + 2
+    big, small = C.SpaceshipCore(n), C.SpaceshipCore(2)
+    big.seed(0)
+    small.seed(C._SORT_CHUNK)  # small's games are big's last two
+    big.reset()
+    small.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        actions = rng.integers(0, 3, n)
+        big.step(actions)
+        small.step(actions[-2:])
+    assert small.bomb_on.sum() >= 2
+    np.testing.assert_array_equal(big.features()[-2:], small.features())
+
+
 def test_gymnasium_vector_env_matches_single_envs_and_declares_autoreset():
     n, seed = 3, 5
     envs = gym.make_vec("Spaceship-v0", num_envs=n, vectorization_mode="vector_entry_point")
