@@ -407,7 +407,7 @@ class SpaceshipCore:
         obs[:, 7] = self.col_rows.ravel().take(cells) != 0  # in_sight
         obs[:, _COLDX0 : _COLDX0 + N_COLS] = _COLUMN_DX.take(rel, axis=0)
         obs[:, _ALIVE0 : _ALIVE0 + N_ALIENS] = self.alive.reshape(self.n, N_ALIENS)
-        self._bomb_features(obs[:, _BOMB0:])
+        obs[:, _BOMB0:] = self._bomb_features().T
         return obs
 
     def start_features(self, games: np.ndarray) -> np.ndarray:
@@ -418,8 +418,10 @@ class SpaceshipCore:
         """
         return _start_features()[np.searchsorted(START_X, self.ship_x[games])]
 
-    def _bomb_features(self, out: np.ndarray) -> None:
-        """Write the nearest ``N_BOMB_SLOTS`` bombs as ``(dx, dy, on)`` triples, nearest first.
+    def _bomb_features(self) -> np.ndarray:
+        """The nearest ``N_BOMB_SLOTS`` bombs as ``(dx, dy, on)`` triples, nearest first.
+
+        Rows are features and columns games, so each row is written in one contiguous pass.
 
         Each bomb gets the int64 key ``game * 2**48 + dy * 2**32 + (slot + 1) * 2**16 + dx``,
         where ``dy`` is its height above the ship. Every field is far inside an int16, so one
@@ -435,11 +437,13 @@ class SpaceshipCore:
         keys += self._bomb_key_base
         chunks = range(0, self.n, _SORT_CHUNK)
         ordered = np.concatenate([np.sort(keys[:, c : c + _SORT_CHUNK], axis=None) for c in chunks])
-        nearest = ordered.view(_KEY_FIELDS).reshape(self.n, MAX_BOMBS, 4)[:, :N_BOMB_SLOTS]
-        dx, dy = nearest[..., 0], nearest[..., 2]
-        np.divide(dx, WIDTH, out=out[:, 0::3])
-        np.divide(dy, SHIP_Y, out=out[:, 1::3])
-        np.less(dy, SHIP_Y, out=out[:, 2::3])
+        words = ordered.view(_KEY_FIELDS).reshape(self.n, MAX_BOMBS, 4)[:, :N_BOMB_SLOTS].T
+        dx, dy = words[0], words[2]  # (N_BOMB_SLOTS, n)
+        out = np.empty((3 * N_BOMB_SLOTS, self.n), np.float32)
+        np.divide(dx, WIDTH, out=out[0::3])
+        np.divide(dy, SHIP_Y, out=out[1::3])
+        np.less(dy, SHIP_Y, out=out[2::3])
+        return out
 
 
 @functools.cache
