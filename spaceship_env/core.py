@@ -104,8 +104,11 @@ _COL_MIDDLES = _COL_OFFSETS + ALIEN_W // 2  # where a column's bombs start, from
 #: bottom is inside the ship) and its x is within ``SHIP_HALF_W`` of the ship's.
 _HIT_Y_LOW, _HIT_Y_SPAN = SHIP_Y - BOMB_H + 1, SHIP_H + BOMB_H - 2
 _HIT_X_SPAN = 2 * SHIP_HALF_W
-_BOMB_THRESHOLD = np.uint64(int(BOMB_CHANCE * 2**16))
-_AIMED_THRESHOLD = np.uint64(int(AIMED_CHANCE * 2**8))
+#: A game's 64 random bits of a step, read as little-endian fields: bits 0-15 roll for a
+#: drop, bits 16-23 for aiming it, and bits 32-63 pick the column of an unaimed bomb.
+_RANDOM = np.dtype("<u8")
+_BOMB_THRESHOLD = np.uint16(BOMB_CHANCE * 2**16)
+_AIMED_THRESHOLD = np.uint8(AIMED_CHANCE * 2**8)
 _SLOTS = np.arange(MAX_BOMBS, dtype=np.int32)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -148,12 +151,14 @@ _RIGHT_COL = N_COLS - 1 - _COL_SETS[:, ::-1].argmax(axis=1)
 _X_MIN = (EDGE_MARGIN - _LEFT_COL * COL_PITCH).astype(np.int32)
 _X_MAX = (WIDTH - EDGE_MARGIN - ALIEN_W - _RIGHT_COL * COL_PITCH).astype(np.int32)
 #: Number of living columns, and the index of the n-th living column, by column mask.
-_N_LIVING = _COL_SETS.sum(axis=1).astype(np.uint64)
+_N_LIVING = _COL_SETS.sum(axis=1).astype(np.uint32)
 _NTH_LIVING = (_COL_SETS.cumsum(axis=1)[:, None, :] > np.arange(N_COLS)[None, :, None]).argmax(axis=2)
 # --- Lookup tables on the ship's x relative to the formation's, ``rel`` ------------------
-# Tables are indexed by ``rel - _REL_MIN``; ``rel`` spans every ship x and formation x.
+# ``rel`` spans every ship x minus every formation x, and can be negative. The tables are
+# laid out so that ``rel`` indexes them as Python does: entry ``rel`` when it is positive,
+# entry ``rel`` counted from the end when it is negative. ``_REL`` holds each entry's ``rel``.
 _REL_MIN = SHIP_MIN_X - _FORM_X_MAX
-_REL = np.arange(_REL_MIN, SHIP_MAX_X - _FORM_X_MIN + 1)
+_REL = np.roll(np.arange(_REL_MIN, SHIP_MAX_X - _FORM_X_MIN + 1), _REL_MIN)
 #: The column a laser at ``rel`` passes through; ``N_COLS`` (an always-empty extra
 #: column) where it passes between or beside the columns.
 _COLUMN_AT = np.where(
@@ -281,11 +286,12 @@ class SpaceshipCore:
         """
         self.t += 1
         self.stream += _GOLDEN
+        self.end_reason.fill(RUNNING)
         self.ship_x[:] = _NEXT_X[actions, self.ship_x]
         rewards = self._fire(actions == FIRE)
-        invaded = self._march()
+        self._march()
         self._bombs()
-        return rewards, self._end(invaded)
+        return rewards, self._end()
 
     def _fire(self, wants_fire: np.ndarray) -> np.ndarray:
         """The lecture's r(s_t, a_t): FIRE kills the lowest alien above the ship at once."""
@@ -322,21 +328,18 @@ class SpaceshipCore:
             self.col_bits[g[emptied]] &= _COL_CLEAR.take(col[emptied])
 
     def _rel(self, g: np.ndarray | slice = slice(None)) -> np.ndarray:
-        """The index into the ``rel`` tables of games ``g``: ship x - formation x - ``_REL_MIN``."""
-        rel = self.ship_x[g] - self.form_x[g]
-        rel -= _REL_MIN
-        return rel
+        """``rel`` of games ``g``, the index into the ``rel`` tables: ship x - formation x."""
+        return self.ship_x[g] - self.form_x[g]
 
-    def _march(self) -> np.ndarray:
+    def _march(self) -> None:
         """Move the formation one pixel when its clock is due; at a wall, step down and turn.
 
-        Returns which games' lowest aliens have come down to the ship's row.
+        A game whose lowest aliens come down to the ship's row ends ``INVADED``.
         """
-        invaded = np.zeros(self.n, bool)
         self.march_clock += 1
         due = self.march_clock >= MARCH_PERIOD.take(self.n_alive)
         if not np.count_nonzero(due):
-            return invaded
+            return
         self.march_clock[due] = 0
         x = self.form_x + self.direction
         at_wall = x < _X_MIN.take(self.col_bits)
@@ -347,8 +350,7 @@ class SpaceshipCore:
             self.form_y[g] += DROP
             self.direction[g] *= -1
             lowest = _LOWEST_ROW.take(np.bitwise_or.reduce(self.col_rows[g], axis=1))
-            invaded[g] = self.form_y[g] + _ROW_BOTTOMS.take(lowest) >= SHIP_Y
-        return invaded
+            self.end_reason[g[self.form_y[g] + _ROW_BOTTOMS.take(lowest) >= SHIP_Y]] = INVADED
 
     def _bombs(self) -> None:
         """Bombs fall, hit the ship or the ground, and new ones drop from the lowest aliens."""
@@ -365,8 +367,8 @@ class SpaceshipCore:
         self.lives -= hit
         on &= ~hit  # a hit clears the sky, as a respawn does
 
-        bits = _mix(self.stream)
-        drop = (bits & np.uint64(0xFFFF)) < _BOMB_THRESHOLD
+        bits = _mix(self.stream).astype(_RANDOM, copy=False)
+        drop = bits.view("<u2")[0::4] < _BOMB_THRESHOLD
         playing &= self.lives > 0
         drop &= playing
         drop &= ~on.all(axis=0)
@@ -376,21 +378,19 @@ class SpaceshipCore:
         bits = bits[g]
         col_bits = self.col_bits[g]
         nearest = _NEAREST_COLUMN[col_bits, self._rel(g)]
-        nth = (bits >> np.uint64(32)) % _N_LIVING.take(col_bits)
-        any_col = _NTH_LIVING[col_bits, nth]
-        aimed = ((bits >> np.uint64(16)) & np.uint64(0xFF)) < _AIMED_THRESHOLD
-        col = np.where(aimed, nearest, any_col)
+        any_col = _NTH_LIVING[col_bits, bits.view("<u4")[1::2] % _N_LIVING.take(col_bits)]
+        col = np.where(bits.view(np.uint8)[2::8] < _AIMED_THRESHOLD, nearest, any_col)
         row = _LOWEST_ROW.take(self.col_rows.ravel().take(self._cell0[g] + col))
-        slot = on[:, g].argmin(axis=0)
-        on[slot, g] = True
-        bomb_x[slot, g] = self.form_x[g] + _COL_MIDDLES.take(col)
-        bomb_y[slot, g] = self.form_y[g] + _ROW_BOTTOMS.take(row)
+        at = on[:, g].argmin(axis=0)  # the first free slot ...
+        at *= self.n
+        at += g  # ... as a flat index into the (MAX_BOMBS, n) arrays
+        on.ravel()[at] = True
+        bomb_x.ravel()[at] = self.form_x[g] + _COL_MIDDLES.take(col)
+        bomb_y.ravel()[at] = self.form_y[g] + _ROW_BOTTOMS.take(row)
 
-    def _end(self, invaded: np.ndarray) -> np.ndarray:
-        """Set ``end_reason`` and return which games terminated this step."""
+    def _end(self) -> np.ndarray:
+        """Complete ``end_reason`` (an invasion is set by the march) and return which games ended."""
         reason = self.end_reason
-        reason.fill(RUNNING)
-        reason[invaded] = INVADED
         reason[self.lives <= 0] = DESTROYED
         reason[self.n_alive == 0] = CLEARED
         return reason != RUNNING
