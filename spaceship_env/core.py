@@ -32,7 +32,7 @@ COL_PITCH = 16  # an alien, then an 8-pixel gap the laser passes through
 ROW_PITCH = 14
 FORMATION_W = (N_COLS - 1) * COL_PITCH + ALIEN_W
 #: Points per alien, indexed by row; row 0 is the top row. Bottom to top: 5, 10, ..., 30.
-ROW_VALUES = np.arange(N_ROWS * 5, 0, -5, dtype=np.int64)
+ROW_VALUES = np.arange(N_ROWS * 5, 0, -5, dtype=np.int32)
 WAVE_VALUE = int(ROW_VALUES.sum() * N_COLS)  # 630
 FORMATION_START_X = (WIDTH - FORMATION_W) // 2
 FORMATION_START_Y = 30
@@ -435,8 +435,8 @@ class SpaceshipCore:
         keys -= self._bomb_y.astype(_KEY) << _DY_SHIFT
         keys *= self._bomb_on
         keys += self._bomb_key_base
-        chunks = range(0, self.n, _SORT_CHUNK)
-        ordered = np.concatenate([np.sort(keys[:, c : c + _SORT_CHUNK], axis=None) for c in chunks])
+        chunks = [np.sort(keys[:, c : c + _SORT_CHUNK], axis=None) for c in range(0, self.n, _SORT_CHUNK)]
+        ordered = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
         words = ordered.view(_KEY_FIELDS).reshape(self.n, MAX_BOMBS, 4)[:, :N_BOMB_SLOTS].T
         dx, dy = words[0], words[2]  # (N_BOMB_SLOTS, n)
         out = np.empty((3 * N_BOMB_SLOTS, self.n), np.float32)
