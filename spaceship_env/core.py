@@ -166,8 +166,8 @@ _COLUMN_AT = np.where(
 )
 #: The living column whose centre is nearest the ship, by living-column mask and ``rel``.
 _NEAREST_COLUMN = np.where(_COL_SETS[:, None, :], np.abs(_COL_CENTRES - _REL[:, None]), np.inf).argmin(axis=2)
-#: The ``column_dx_j`` features: (centre of column j - ship x) / WIDTH, by ``rel``.
-_COLUMN_DX = ((_COL_CENTRES - _REL[:, None]) / WIDTH).astype(np.float32)
+#: The ``column_dx_j`` features: (centre of column j - ship x) / WIDTH, by j and ``rel``.
+_COLUMN_DX = ((_COL_CENTRES[:, None] - _REL) / WIDTH).astype(np.float32)
 _SPEED = (1.0 / MARCH_PERIOD).astype(np.float32)
 #: The bomb sort keys (see ``SpaceshipCore._bomb_features``): little-endian int64s of four
 #: 16-bit fields, low to high: dx, slot + 1, dy and the game within its sort chunk.
@@ -176,7 +176,7 @@ _DY_SHIFT, _GAME_SHIFT = 32, 48
 _SORT_CHUNK = 1 << 15  # games per sort, so that the game field stays a positive int16
 _BOMB_KEY_BASE = (SHIP_Y << _DY_SHIFT) + ((_SLOTS.astype(np.int64)[:, None] + 1) << 16)
 #: Each game's ints, with their values at the start of an episode (``ship_x`` is drawn and
-#: ``lives`` is the core's). The first six features are ``(ints[:, :6] - _SCALED_LOW) / span``.
+#: ``lives`` is the core's). The first six are the first six features, ``(int - low) / span``.
 _INTS = {
     "ship_x": 0,
     "cooldown": 0,
@@ -191,7 +191,7 @@ _INTS = {
     "laser_top": -1,
     "end_reason": RUNNING,
 }
-_SCALED_LOW = np.array([SHIP_MIN_X, 0, 0, _FORM_X_MIN, FORMATION_START_Y, 0], np.int32)
+_SCALED_LOW = np.array([SHIP_MIN_X, 0, 0, _FORM_X_MIN, FORMATION_START_Y, 0], np.int32)[:, None]
 
 
 class SpaceshipCore:
@@ -250,8 +250,8 @@ class SpaceshipCore:
                 SHIP_Y - FORMATION_START_Y,
                 1,  # direction is already -1 or +1
             ],
-            float,
-        )
+            np.float32,
+        )[:, None]
 
     # --- reset -----------------------------------------------------------------------
     def reset(self, games: np.ndarray | slice = slice(None)) -> None:
@@ -397,18 +397,29 @@ class SpaceshipCore:
 
     # --- observations ------------------------------------------------------------------
     def features(self) -> np.ndarray:
-        """The feature observation of every game, scaled into ``FEATURE_LOW..FEATURE_HIGH``."""
+        """The feature observation of every game, scaled into ``FEATURE_LOW..FEATURE_HIGH``.
+
+        Apart from the alive mask, the blocks are built feature-major (a row per feature,
+        contiguous over the games) and transposed into place, one copy per block.
+        """
         obs = np.empty((self.n, len(FEATURES)), np.float32)
-        np.divide(self.ints[:, 0:6] - _SCALED_LOW, self._span, out=obs[:, 0:6])
-        obs[:, 6] = _SPEED.take(self.n_alive)
+        obs[:, :_ALIVE0] = self._head_features().T
+        obs[:, _ALIVE0:_BOMB0] = self.alive.reshape(self.n, N_ALIENS)
+        obs[:, _BOMB0:] = self._bomb_features().T
+        return obs
+
+    def _head_features(self) -> np.ndarray:
+        """The features before the alive mask (ship, formation, columns), one row each."""
+        head = np.empty((_ALIVE0, self.n), np.float32)
+        # Small ints are exact in float32, where division rounds as float64's rounded again.
+        np.divide(self.ints.T[0:6] - _SCALED_LOW, self._span, out=head[0:6], dtype=np.float32)
+        head[6] = _SPEED.take(self.n_alive)
         rel = self._rel()
         cells = _COLUMN_AT.take(rel)
         cells += self._cell0
-        obs[:, 7] = self.col_rows.ravel().take(cells) != 0  # in_sight
-        obs[:, _COLDX0 : _COLDX0 + N_COLS] = _COLUMN_DX.take(rel, axis=0)
-        obs[:, _ALIVE0 : _ALIVE0 + N_ALIENS] = self.alive.reshape(self.n, N_ALIENS)
-        obs[:, _BOMB0:] = self._bomb_features().T
-        return obs
+        head[7] = self.col_rows.ravel().take(cells) != 0  # in_sight
+        head[_COLDX0:] = _COLUMN_DX.take(rel, axis=1)
+        return head
 
     def start_features(self, games: np.ndarray) -> np.ndarray:
         """The features of ``games`` right after their reset, from a table by start position.
