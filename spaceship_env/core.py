@@ -150,6 +150,7 @@ _LEFT_COL = _COL_SETS.argmax(axis=1)
 _RIGHT_COL = N_COLS - 1 - _COL_SETS[:, ::-1].argmax(axis=1)
 _X_MIN = (EDGE_MARGIN - _LEFT_COL * COL_PITCH).astype(np.int32)
 _X_MAX = (WIDTH - EDGE_MARGIN - ALIEN_W - _RIGHT_COL * COL_PITCH).astype(np.int32)
+_X_SPAN = (_X_MAX - _X_MIN).astype(np.uint32)  # x is inside when 0 <= x - _X_MIN <= _X_SPAN
 #: Number of living columns, and the index of the n-th living column, by column mask.
 _N_LIVING = _COL_SETS.sum(axis=1).astype(np.uint32)
 _NTH_LIVING = (_COL_SETS.cumsum(axis=1)[:, None, :] > np.arange(N_COLS)[None, :, None]).argmax(axis=2)
@@ -342,8 +343,7 @@ class SpaceshipCore:
             return
         self.march_clock[due] = 0
         x = self.form_x + self.direction
-        at_wall = x < _X_MIN.take(self.col_bits)
-        at_wall |= x > _X_MAX.take(self.col_bits)
+        at_wall = (x - _X_MIN.take(self.col_bits)).view(np.uint32) > _X_SPAN.take(self.col_bits)
         self.form_x += self.direction * (due & ~at_wall)
         g = (due & at_wall).nonzero()[0]
         if len(g):
