@@ -60,6 +60,14 @@ def pixels_space(n: int | None = None) -> spaces.Box:
     return spaces.Box(0, 255, shape, dtype=np.uint8)
 
 
+def game_infos(game: C.SpaceshipCore) -> list[dict[str, Any]]:
+    """The per-step ``info`` of every game, without ``end_reason`` (one dict each, as SB3 wants)."""
+    return [
+        {"score": s, "lives": lv, "aliens_left": a}
+        for s, lv, a in zip(game.score.tolist(), game.lives.tolist(), game.n_alive.tolist(), strict=True)
+    ]
+
+
 def game_info(game: C.SpaceshipCore, i: int) -> dict[str, Any]:
     """The per-step ``info`` of game ``i``; the last step of an episode adds ``end_reason``."""
     info = {"score": int(game.score[i]), "lives": int(game.lives[i]), "aliens_left": int(game.n_alive[i])}

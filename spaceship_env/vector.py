@@ -23,6 +23,7 @@ from spaceship_env.env import (
     check_actions,
     check_options,
     features_space,
+    game_infos,
     pixels_space,
 )
 from spaceship_env.render import Window, draw_frame
@@ -134,10 +135,7 @@ class SpaceshipVecEnv(SB3VecEnv):
         rewards, terminated, out_of_time = self.batch.step(self._actions)
         obs = self.batch.observe()
         dones = terminated | out_of_time
-        infos = [
-            {"score": s, "lives": lv, "aliens_left": a}
-            for s, lv, a in zip(game.score.tolist(), game.lives.tolist(), game.n_alive.tolist(), strict=False)
-        ]
+        infos = game_infos(game)
         finished = dones.nonzero()[0]
         if len(finished):
             for i in finished.tolist():
