@@ -6,8 +6,8 @@ Targets: Spaceship features >= 2.5x ALE Space Invaders, pixels >= 1x ALE,
 SpaceshipVecEnv(256) >= 10x CartPole-v1 (single env), all in game steps per second.
 
 Each environment is timed in ``--rounds`` slices of ``--seconds / --rounds``, the
-environments taking turns, and its rate is the median of its slices. A slow spell
-of the machine then lands on every environment alike instead of on one of them.
+environments taking turns, and its rate is the median of its slices. A slow spell of
+the machine is then spread over the environments rather than landing on one of them.
 """
 
 from __future__ import annotations

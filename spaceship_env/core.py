@@ -107,8 +107,8 @@ _HIT_X_SPAN = 2 * SHIP_HALF_W
 #: A game's 64 random bits of a step, read as little-endian fields: bits 0-15 roll for a
 #: drop, bits 16-23 for aiming it, and bits 32-63 pick the column of an unaimed bomb.
 _RANDOM = np.dtype("<u8")
-_BOMB_THRESHOLD = np.uint16(BOMB_CHANCE * 2**16)
-_AIMED_THRESHOLD = np.uint8(AIMED_CHANCE * 2**8)
+_BOMB_THRESHOLD = int(BOMB_CHANCE * 2**16)  # Python ints: a chance of 1.0 is out of the
+_AIMED_THRESHOLD = int(AIMED_CHANCE * 2**8)  # field's range, and numpy compares it correctly
 _SLOTS = np.arange(MAX_BOMBS, dtype=np.int32)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -170,8 +170,8 @@ _NEAREST_COLUMN = np.where(_COL_SETS[:, None, :], np.abs(_COL_CENTRES - _REL[:, 
 #: The ``column_dx_j`` features: (centre of column j - ship x) / WIDTH, by j and ``rel``.
 _COLUMN_DX = ((_COL_CENTRES[:, None] - _REL) / WIDTH).astype(np.float32)
 _SPEED = (1.0 / MARCH_PERIOD).astype(np.float32)
-#: The bomb sort keys (see ``SpaceshipCore._bomb_features``): little-endian int64s of four
-#: 16-bit fields, low to high: dx, slot + 1, dy and the game within its sort chunk.
+#: The bomb sort keys (see ``SpaceshipCore._bomb_features``): int64s of four 16-bit fields,
+#: low to high: dx, slot + 1, dy and the game within its sort chunk, read back little-endian.
 _KEY, _KEY_FIELDS = np.dtype("<i8"), np.dtype("<i2")
 _DY_SHIFT, _GAME_SHIFT = 32, 48
 _SORT_CHUNK = 1 << 15  # games per sort, so that the game field stays a positive int16
@@ -240,7 +240,7 @@ class SpaceshipCore:
         self.bomb_x, self.bomb_y, self.bomb_on = self._bomb_x.T, self._bomb_y.T, self._bomb_on.T
         self._rows = np.arange(n)
         self._cell0 = self._rows * (N_COLS + 1)  # flat index of each game's column 0 in col_rows
-        self._bomb_key_base = (_BOMB_KEY_BASE + ((self._rows % _SORT_CHUNK) << _GAME_SHIFT)).astype(_KEY)
+        self._bomb_key_base = _BOMB_KEY_BASE + ((self._rows % _SORT_CHUNK) << _GAME_SHIFT)
         self._fresh = np.array([lives if name == "lives" else v for name, v in _INTS.items()], np.int32)
         self._span = np.array(
             [
@@ -265,7 +265,7 @@ class SpaceshipCore:
             key, start = self.rngs[i].bit_generator.random_raw(2)
             self.stream[i] = key
             self.ints[i] = self._fresh
-            self.ship_x[i] = START_X[start % len(START_X)]
+            self.ship_x[i] = START_X[int(start) % len(START_X)]
             self.alive[i] = True
             self.col_rows[i, :N_COLS] = _FULL_COLUMN
             self.col_bits[i] = _FULL_WAVE
@@ -411,7 +411,8 @@ class SpaceshipCore:
     def _head_features(self) -> np.ndarray:
         """The features before the alive mask (ship, formation, columns), one row each."""
         head = np.empty((_ALIVE0, self.n), np.float32)
-        # Small ints are exact in float32, where division rounds as float64's rounded again.
+        # Ints below 2**24 are exact in float32, and 53 >= 2 * 24 + 2 bits make the float32
+        # quotient equal the float64 one rounded to float32.
         np.divide(self.ints.T[0:6] - _SCALED_LOW, self._span, out=head[0:6], dtype=np.float32)
         head[6] = _SPEED.take(self.n_alive)
         rel = self._rel()
@@ -435,20 +436,22 @@ class SpaceshipCore:
         Rows are features and columns games, so each row is written in one contiguous pass.
 
         Each bomb gets the int64 key ``game * 2**48 + dy * 2**32 + (slot + 1) * 2**16 + dx``,
-        where ``dy`` is its height above the ship. Every field is far inside an int16, so one
-        sort orders the bombs by game, then ``dy``, then slot, and the key's 16-bit words read
-        back ``dx`` and ``dy`` exactly. The game field holds ``_SORT_CHUNK`` games, so larger
-        batches are sorted a chunk at a time. An empty slot has ``dy = SHIP_Y`` and ``dx = 0``:
-        it sorts after every bomb in flight (those are above the ground, so ``dy < SHIP_Y``),
-        and its features are ``(0, 1, 0)``.
+        where ``dy`` is its height above the ship. ``|dx|`` and ``|dy|`` are at most a screen
+        and ``game < _SORT_CHUNK = 2**15``, so one sort orders the bombs by game, then ``dy``,
+        then slot; larger batches are sorted a chunk of games at a time. The key's 16-bit
+        words read back ``dx`` and ``dy`` exactly: a negative ``dx`` borrows from ``slot + 1``,
+        which is never 0, so the borrow stops short of ``dy``. An empty slot has
+        ``dy = SHIP_Y`` and ``dx = 0``: it sorts after every bomb in flight (those are above
+        the ground, so ``dy < SHIP_Y``), and its features are ``(0, 1, 0)``.
         """
-        keys = np.subtract(self._bomb_x, self.ship_x, dtype=_KEY)  # (MAX_BOMBS, n), slot first
-        keys -= self._bomb_y.astype(_KEY) << _DY_SHIFT
+        keys = np.subtract(self._bomb_x, self.ship_x, dtype=np.int64)  # (MAX_BOMBS, n), slot first
+        keys -= self._bomb_y.astype(np.int64) << _DY_SHIFT
         keys *= self._bomb_on
         keys += self._bomb_key_base
         chunks = [np.sort(keys[:, c : c + _SORT_CHUNK], axis=None) for c in range(0, self.n, _SORT_CHUNK)]
         ordered = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
-        words = ordered.view(_KEY_FIELDS).reshape(self.n, MAX_BOMBS, 4)[:, :N_BOMB_SLOTS].T
+        words = ordered.astype(_KEY, copy=False).view(_KEY_FIELDS)  # no copy on little-endian
+        words = words.reshape(self.n, MAX_BOMBS, 4)[:, :N_BOMB_SLOTS].T
         dx, dy = words[0], words[2]  # (N_BOMB_SLOTS, n)
         out = np.empty((3 * N_BOMB_SLOTS, self.n), np.float32)
         np.divide(dx, WIDTH, out=out[0::3])

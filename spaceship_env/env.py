@@ -38,7 +38,7 @@ def check_actions(actions: Any, n: int) -> np.ndarray:
     if arr.size != n or arr.ndim > 1:
         raise ValueError(f"expected {n} action(s), one per game, got shape {arr.shape}")
     arr = arr.reshape(n)
-    if arr.view(f"u{arr.itemsize}").max() > 2:  # as unsigned, a negative action is huge
+    if arr.view(arr.dtype.str.replace("i", "u")).max() > 2:  # as unsigned, a negative action is huge
         raise ValueError(f"invalid action {actions!r}: actions are 0 (LEFT), 1 (RIGHT) or 2 (FIRE)")
     return arr
 
@@ -61,19 +61,14 @@ def pixels_space(n: int | None = None) -> spaces.Box:
 
 
 def game_infos(game: C.SpaceshipCore) -> list[dict[str, Any]]:
-    """The per-step ``info`` of every game, without ``end_reason`` (one dict each, as SB3 wants)."""
-    return [
+    """Each game's ``info``: score, lives and aliens left, and ``end_reason`` on its last step."""
+    infos = [
         {"score": s, "lives": lv, "aliens_left": a}
         for s, lv, a in zip(game.score.tolist(), game.lives.tolist(), game.n_alive.tolist(), strict=True)
     ]
-
-
-def game_info(game: C.SpaceshipCore, i: int) -> dict[str, Any]:
-    """The per-step ``info`` of game ``i``; the last step of an episode adds ``end_reason``."""
-    info = {"score": int(game.score[i]), "lives": int(game.lives[i]), "aliens_left": int(game.n_alive[i])}
-    if game.end_reason[i]:
-        info["end_reason"] = C.END_REASONS[game.end_reason[i]]
-    return info
+    for i in game.end_reason.nonzero()[0].tolist():
+        infos[i]["end_reason"] = C.END_REASONS[game.end_reason[i]]
+    return infos
 
 
 class SpaceshipEnv(gym.Env[np.ndarray, np.int64]):
@@ -163,7 +158,7 @@ class SpaceshipEnv(gym.Env[np.ndarray, np.int64]):
         obs = self._observe()
         if self.render_mode == "human":
             self.render()
-        return obs, float(rewards[0]), bool(terminated[0]), False, game_info(self.game, 0)
+        return obs, float(rewards[0]), bool(terminated[0]), False, game_infos(self.game)[0]
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
@@ -173,7 +168,7 @@ class SpaceshipEnv(gym.Env[np.ndarray, np.int64]):
         obs = self._observe()
         if self.render_mode == "human":
             self.render()
-        return obs, game_info(self.game, 0)
+        return obs, game_infos(self.game)[0]
 
     def render(self) -> np.ndarray | None:
         if self.render_mode is None:

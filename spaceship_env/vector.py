@@ -140,7 +140,7 @@ class SpaceshipVecEnv(SB3VecEnv):
         if len(finished):
             for i in finished.tolist():
                 info = infos[i]
-                info["end_reason"] = C.END_REASONS[game.end_reason[i]] if terminated[i] else "time_limit"
+                info.setdefault("end_reason", "time_limit")
                 info["terminal_observation"] = obs[i].copy()  # obs[i] is overwritten below
                 info["TimeLimit.truncated"] = not terminated[i]
             game.reset(finished)

@@ -208,6 +208,18 @@ def test_bad_action_is_rejected_with_a_clear_error(action):
         env.step(action)
 
 
+@pytest.mark.parametrize("dtype", ["<i8", ">i8", ">i2", "u1", ">u4"])
+def test_actions_of_any_int_dtype_and_byte_order_are_read_by_value(dtype):
+    venv = SpaceshipVecEnv(3)
+    venv.reset()
+    venv.step(np.array([LEFT, RIGHT, FIRE], dtype))
+    if np.dtype(dtype).kind == "i":
+        with pytest.raises(ValueError, match="invalid action"):
+            venv.step(np.array([LEFT, -1, FIRE], dtype))
+    with pytest.raises(ValueError, match="invalid action"):
+        venv.step(np.array([LEFT, 3, FIRE], dtype))
+
+
 def test_wrong_shaped_batch_of_actions_is_rejected():
     venv = SpaceshipVecEnv(4)
     venv.reset()
