@@ -30,6 +30,7 @@ from spaceship_env.render import Window, draw_frame
 
 #: Truncation for every front: ``register(max_episode_steps=...)`` and the batched envs.
 MAX_EPISODE_STEPS = 1000
+_END_REASONS = np.array(C.END_REASONS, object)
 
 
 class _Batch:
@@ -245,13 +246,14 @@ class SpaceshipVectorEnv(VectorEnv):
         infos = self._infos()
         dones = terminated | truncated
         if self.autoreset_mode == AutoresetMode.SAME_STEP and dones.any():
-            infos["final_obs"] = np.array([obs[i].copy() if d else None for i, d in enumerate(dones)], object)
-            infos["_final_obs"] = dones.copy()
-            infos["final_info"] = self._infos()
-            infos["_final_info"] = dones.copy()
             finished = np.flatnonzero(dones)
+            final_obs = np.full(self.num_envs, None, object)  # filled one by one: never a 2-D array
+            for i in finished:
+                final_obs[i] = obs[i].copy()
+            final = {"final_obs": final_obs, "_final_obs": dones, "final_info": infos, "_final_info": dones}
             game.reset(finished)
             self.batch.observe_restarted(finished, obs)
+            infos = {**self._infos(), **final}  # the restarted games' entries are their reset infos
         else:
             self._needs_reset = dones
         return obs, rewards, terminated, truncated, infos
@@ -266,8 +268,9 @@ class SpaceshipVectorEnv(VectorEnv):
         self.batch.close()
 
     def _infos(self) -> dict[str, Any]:
+        """Every game's info as Gymnasium batches it: an array per key, and a mask of who has it."""
         game, ones = self.batch.game, np.ones(self.num_envs, bool)
-        return {
+        infos = {
             "score": game.score.copy(),
             "_score": ones,
             "lives": game.lives.copy(),
@@ -275,6 +278,11 @@ class SpaceshipVectorEnv(VectorEnv):
             "aliens_left": game.n_alive.copy(),
             "_aliens_left": ones,
         }
+        ended = game.end_reason != C.RUNNING
+        if ended.any():
+            infos["end_reason"] = np.where(ended, _END_REASONS.take(game.end_reason), None)
+            infos["_end_reason"] = ended
+        return infos
 
 
 __all__ = ["MAX_EPISODE_STEPS", "SpaceshipEnv", "SpaceshipVecEnv", "SpaceshipVectorEnv"]

@@ -137,14 +137,65 @@ def test_gymnasium_vector_env_matches_single_envs_and_declares_autoreset():
     np.testing.assert_array_equal(obs, np.stack(single_obs))
     done = np.zeros(n, bool)
     for a in actions:
-        obs, r, term, _trunc, _ = envs.step(a)
+        obs, r, term, _trunc, info = envs.step(a)
         for i, e in enumerate(singles):
             if done[i]:
                 continue
-            o, ri, ti, tri, _ = e.step(a[i])
+            o, ri, ti, tri, info_i = e.step(a[i])
             np.testing.assert_array_equal(obs[i], o)
             assert (r[i], term[i]) == (ri, ti)
+            assert {k: info[k][i] for k in info_i} == info_i  # score, lives, aliens_left, end_reason
+            assert info.get("_end_reason", np.zeros(n, bool))[i] == ("end_reason" in info_i)
             done[i] = ti or tri
+    assert done.any()
+
+
+def test_gymnasium_vector_env_same_step_autoreset_matches_single_envs_reset_on_done():
+    n, seed = 3, 7
+    envs = gym.make_vec("Spaceship-v0", num_envs=n, vectorization_mode="vector_entry_point", autoreset_mode="SameStep")
+    assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
+    singles = [gym.make("Spaceship-v0") for _ in range(n)]
+    obs, _ = envs.reset(seed=seed)
+    for i, e in enumerate(singles):
+        e.reset(seed=seed + i)
+    ends = 0
+    for a in np.random.default_rng(3).integers(0, 3, (400, n)):
+        obs, r, term, trunc, info = envs.step(a)
+        for i, e in enumerate(singles):
+            o, ri, ti, tri, info_i = e.step(a[i])
+            assert (r[i], term[i], trunc[i]) == (ri, ti, tri)
+            if ti or tri:
+                ends += 1
+                np.testing.assert_array_equal(info["final_obs"][i], o)
+                assert info["final_info"]["end_reason"][i] == info_i["end_reason"]
+                o, info_i = e.reset()
+            np.testing.assert_array_equal(obs[i], o)  # after an end, the next episode's first
+            assert info["score"][i] == info_i["score"]
+    assert ends >= n
+
+
+def test_gymnasium_vector_env_without_autoreset_resets_only_the_masked_games():
+    n, seed = 3, 11
+    envs = gym.make_vec("Spaceship-v0", num_envs=n, vectorization_mode="vector_entry_point", autoreset_mode="Disabled")
+    singles = [gym.make("Spaceship-v0") for _ in range(n)]
+    envs.reset(seed=seed)
+    for i, e in enumerate(singles):
+        e.reset(seed=seed + i)
+    rng = np.random.default_rng(4)
+    dones = np.zeros(n, bool)
+    while not dones.any():
+        a = rng.integers(0, 3, n)
+        obs, _, term, trunc, _ = envs.step(a)
+        for i, e in enumerate(singles):
+            e.step(a[i])
+        dones = term | trunc
+    kept = obs[~dones].copy()
+    obs, info = envs.reset(options={"reset_mask": dones})
+    np.testing.assert_array_equal(obs[~dones], kept)
+    for i in np.flatnonzero(dones):
+        o, info_i = singles[i].reset()
+        np.testing.assert_array_equal(obs[i], o)
+        assert info["score"][i] == info_i["score"] == 0
 
 
 def test_vec_env_returns_terminal_observation_and_resets_in_the_same_step():
