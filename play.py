@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import functools
 import inspect
 import json
 import math
@@ -91,60 +90,7 @@ def make_train_env(obs: str, n_envs: int, seed: int, monitor_file: str | None = 
     return venv
 
 
-@functools.cache
-def area_taps(source: int, target: int) -> tuple[np.ndarray, np.ndarray]:
-    """Area averaging from ``source`` pixels to ``target`` as a few weighted taps.
-
-    Target pixel i covers source [i·s, (i+1)·s), s = source / target; tap k is the source
-    index ``index[k, i]`` with weight ``weight[k, i]``, its overlap over s (0 for padding).
-    """
-    scale = source / target
-    n_taps = int(np.ceil(scale)) + 1
-    start = np.floor(np.arange(target) * scale).astype(int)
-    index = np.minimum(start + np.arange(n_taps)[:, None], source - 1)
-    low, high = np.arange(target) * scale, (np.arange(target) + 1) * scale
-    pixel = start + np.arange(n_taps)[:, None]
-    overlap = np.clip(np.minimum(pixel + 1, high) - np.maximum(pixel, low), 0, None)
-    return index, (overlap / scale).astype(np.float32)
-
-
-def area_resize(images: np.ndarray, size: int) -> np.ndarray:
-    """A batch of (H, W) images, area-averaged to (size, size)."""
-    rows, row_weights = area_taps(images.shape[1], size)
-    cols, col_weights = area_taps(images.shape[2], size)
-    tall = sum(w[:, None] * images[:, r, :] for r, w in zip(rows, row_weights, strict=True))
-    return sum(w * tall[:, :, c] for c, w in zip(cols, col_weights, strict=True))
-
-
-def GreyResize(venv, size: int = 84):
-    """Grey ``size`` x ``size`` frames from (210, 160, 3) ones, by area averaging.
-
-    Averaging, not sampling: a one-pixel bomb or laser stays visible, dimmed, after the
-    2.5 x 1.9 reduction (OpenCV's INTER_AREA, which SB3's Atari wrapper uses, does the same).
-    """
-    from gymnasium import spaces
-    from stable_baselines3.common.vec_env import VecEnvWrapper
-
-    luma = np.array([0.299, 0.587, 0.114], np.float32)
-
-    class _GreyResize(VecEnvWrapper):
-        def __init__(self, venv):
-            super().__init__(venv, observation_space=spaces.Box(0, 255, (size, size, 1), np.uint8))
-
-        def process(self, obs: np.ndarray) -> np.ndarray:
-            return np.rint(area_resize(obs @ luma, size)).astype(np.uint8)[..., None]
-
-        def reset(self):
-            return self.process(self.venv.reset())
-
-        def step_wait(self):
-            obs, rewards, dones, infos = self.venv.step_wait()
-            for info in infos:
-                if "terminal_observation" in info:
-                    info["terminal_observation"] = self.process(info["terminal_observation"][None])[0]
-            return self.process(obs), rewards, dones, infos
-
-    return _GreyResize(venv)
+from spaceship_env.wrappers import GreyResize, area_resize  # noqa: E402, F401  (area_resize: tests)
 
 
 # --- models --------------------------------------------------------------------------------
@@ -175,10 +121,10 @@ def policy_space(obs: str):
     """The observation space a policy trained by ``train --obs obs`` sees."""
     from stable_baselines3.common.vec_env import VecTransposeImage
 
-    from spaceship_env.env import features_space
+    from spaceship_env.env import observation_space
 
     if obs == "features":
-        return features_space()
+        return observation_space("features")
     return VecTransposeImage.transpose_space(make_train_env("pixels", 1, 0).observation_space)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from spaceship_env import core as C
+from spaceship_env.features import FEATURE_NAMES
 
-_IN_SIGHT = C.FEATURE_NAMES.index("in_sight")
-_COLUMN_DX = slice(C.FEATURE_NAMES.index("column_dx_0"), C.FEATURE_NAMES.index("column_dx_0") + C.N_COLS)
-_ALIVE = slice(C.FEATURE_NAMES.index("alive_0_0"), C.FEATURE_NAMES.index("alive_0_0") + C.N_ALIENS)
+_IN_SIGHT = FEATURE_NAMES.index("in_sight")
+_COLUMN_DX = slice(FEATURE_NAMES.index("column_dx_0"), FEATURE_NAMES.index("column_dx_0") + C.N_COLS)
+_ALIVE = slice(FEATURE_NAMES.index("alive_0_0"), FEATURE_NAMES.index("alive_0_0") + C.N_ALIENS)
 
 
 def random_policy(obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:

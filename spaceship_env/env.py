@@ -9,55 +9,26 @@ import numpy as np
 from gymnasium import spaces
 
 from spaceship_env import core as C
+from spaceship_env.features import FEATURE_HIGH, FEATURE_LOW, N_FEATURES, feature_table, features
+from spaceship_env.params import GameParams, make_params
 from spaceship_env.render import Window, draw_frame
+from spaceship_env.validation import OBS_TYPES, RENDER_MODES, check_action, check_choice
 
-OBS_TYPES = ("features", "pixels")
-RENDER_MODES = ("human", "rgb_array")
 RENDER_FPS = 30
 
 
-def check_options(obs_type: str, render_mode: str | None, lives: int) -> None:
-    """Raise a ``ValueError`` that names a bad constructor argument."""
-    if obs_type not in OBS_TYPES:
-        raise ValueError(f"obs_type must be one of {OBS_TYPES}, got {obs_type!r}")
-    if render_mode is not None and render_mode not in RENDER_MODES:
-        raise ValueError(f"render_mode must be None or one of {RENDER_MODES}, got {render_mode!r}")
-    if not isinstance(lives, (int, np.integer)) or isinstance(lives, bool) or lives < 1:
-        raise ValueError(f"lives must be a positive int, got {lives!r}")
+def observation_space(obs_type: str) -> spaces.Box:
+    """The observation space of one game for ``obs_type``."""
+    if obs_type == "features":
+        return spaces.Box(FEATURE_LOW, FEATURE_HIGH, dtype=np.float32)
+    return spaces.Box(0, 255, (C.HEIGHT, C.WIDTH, 3), dtype=np.uint8)
 
 
-def check_actions(actions: Any, n: int) -> np.ndarray:
-    """Return ``actions`` as an int array of shape ``(n,)``, or raise naming what is wrong."""
-    if isinstance(actions, (bool, np.bool_, str, bytes)) or actions is None:
-        raise ValueError(f"invalid action {actions!r}: actions are 0 (LEFT), 1 (RIGHT) or 2 (FIRE)")
-    arr = np.asarray(actions)
-    if arr.dtype.kind not in "iu":
-        raise ValueError(
-            f"invalid action {actions!r} of dtype {arr.dtype}: actions are the ints 0 (LEFT), 1 (RIGHT), 2 (FIRE)"
-        )
-    if arr.size != n or arr.ndim > 1:
-        raise ValueError(f"expected {n} action(s), one per game, got shape {arr.shape}")
-    arr = arr.reshape(n)
-    if arr.view(arr.dtype.str.replace("i", "u")).max() > 2:  # as unsigned, a negative action is huge
-        raise ValueError(f"invalid action {actions!r}: actions are 0 (LEFT), 1 (RIGHT) or 2 (FIRE)")
-    return arr
-
-
-def features_space(n: int | None = None) -> spaces.Box:
-    low, high = (
-        (C.FEATURE_LOW, C.FEATURE_HIGH)
-        if n is None
-        else (
-            np.tile(C.FEATURE_LOW, (n, 1)),
-            np.tile(C.FEATURE_HIGH, (n, 1)),
-        )
+def game_params(difficulty: int, lives: int, repeat_action_probability: float, frameskip: int) -> GameParams:
+    """The fronts' game arguments as :class:`GameParams`, each checked by name."""
+    return make_params(
+        difficulty, lives=lives, repeat_action_probability=repeat_action_probability, frameskip=frameskip
     )
-    return spaces.Box(low, high, dtype=np.float32)
-
-
-def pixels_space(n: int | None = None) -> spaces.Box:
-    shape = (C.HEIGHT, C.WIDTH, 3) if n is None else (n, C.HEIGHT, C.WIDTH, 3)
-    return spaces.Box(0, 255, shape, dtype=np.uint8)
 
 
 def game_infos(game: C.SpaceshipCore) -> list[dict[str, Any]]:
@@ -80,27 +51,13 @@ class SpaceshipEnv(gym.Env[np.ndarray, np.int64]):
 
     ## Action Space
     `Discrete(3)`: 0 LEFT, 1 RIGHT (move 4 pixels), 2 FIRE. FIRE's laser hits at once:
-    it kills the lowest living alien in the column above the ship. A cooldown of 4 steps
+    it kills the lowest living alien in the column above the ship. A cooldown of 4 frames
     follows; FIRE during it does nothing.
 
     ## Observation Space
-    With `obs_type="features"` (default), a `Box` of 59 float32 values:
+    With `obs_type="features"` (default), a `Box` of {n_features} float32 values:
 
-    | Index | Name | Meaning | Min | Max |
-    |-------|------|---------|-----|-----|
-    | 0 | `ship_x` | ship position, left to right | 0 | 1 |
-    | 1 | `cooldown` | steps until FIRE works again / 4 | 0 | 1 |
-    | 2 | `lives` | lives left / `lives` | 0 | 1 |
-    | 3 | `formation_x` | formation's horizontal offset | 0 | 1 |
-    | 4 | `formation_y` | how far the formation has come down | 0 | 1 |
-    | 5 | `direction` | march direction, -1 left, +1 right | -1 | 1 |
-    | 6 | `speed` | march speed, pixels per step | 0 | 1 |
-    | 7 | `in_sight` | 1 if FIRE would kill an alien now | 0 | 1 |
-    | 8-13 | `column_dx_j` | (centre of column j - ship x) / 160 | -1 | 1 |
-    | 14-49 | `alive_r_c` | alive mask, row 0 (top, 30 points) first | 0 | 1 |
-    | 50, 53, 56 | `bomb_k_dx` | bomb k's (x - ship x) / 160; bombs nearest first | -1 | 1 |
-    | 51, 54, 57 | `bomb_k_dy` | bomb k's height above the ship / 184 (1 if empty) | -0.1 | 1 |
-    | 52, 55, 58 | `bomb_k_on` | 1 if slot k holds a bomb | 0 | 1 |
+    {feature_table}
 
     With `obs_type="pixels"`, the screen as a `(210, 160, 3)` uint8 array, the same frame
     that `render()` returns.
@@ -119,17 +76,22 @@ class SpaceshipEnv(gym.Env[np.ndarray, np.int64]):
     - Termination: all 36 aliens are dead.
     - Truncation: 1000 steps, from `max_episode_steps` in the registration.
 
-    `info` carries `score`, `lives` and `aliens_left`; the last step of a terminated
-    episode adds `end_reason`: `"destroyed"`, `"invaded"` or `"cleared"`.
+    `info` carries `score`, `lives` and `aliens_left`; the last step of an episode adds
+    `end_reason`: `"destroyed"`, `"invaded"`, `"cleared"` or `"time_limit"`.
 
     ## Arguments
     - `obs_type`: `"features"` (default) or `"pixels"`.
+    - `difficulty`: 0 (default, the lecture's game) to 3: more bombs, more of them aimed
+      at the ship, and a faster march (`spaceship_env.DIFFICULTIES`).
     - `lives`: lives at the start, a positive int (default 3).
+    - `repeat_action_probability`: sticky actions, as in ALE v5: the chance per frame that
+      the previous action repeats (default 0).
+    - `frameskip`: frames per step, rewards summed (default 1).
     - `render_mode`: `None`, `"rgb_array"` or `"human"` (a pygame window).
 
     ```python
     >>> import gymnasium as gym, spaceship_env
-    >>> env = gym.make("Spaceship-v0")
+    >>> env = gym.make("Spaceship-v0", difficulty=1)
     ```
 
     ## Version History
@@ -138,13 +100,20 @@ class SpaceshipEnv(gym.Env[np.ndarray, np.int64]):
 
     metadata = {"render_modes": list(RENDER_MODES), "render_fps": RENDER_FPS}
 
-    def __init__(self, obs_type: str = "features", lives: int = 3, render_mode: str | None = None) -> None:
-        check_options(obs_type, render_mode, lives)
-        self.obs_type = obs_type
-        self.render_mode = render_mode
-        self.game = C.SpaceshipCore(1, lives=lives)
+    def __init__(
+        self,
+        obs_type: str = "features",
+        difficulty: int = 0,
+        lives: int = 3,
+        repeat_action_probability: float = 0.0,
+        frameskip: int = 1,
+        render_mode: str | None = None,
+    ) -> None:
+        self.obs_type = check_choice("obs_type", obs_type, OBS_TYPES)
+        self.render_mode = check_choice("render_mode", render_mode, RENDER_MODES, optional=True)
+        self.game = C.SpaceshipCore(1, game_params(difficulty, lives, repeat_action_probability, frameskip))
         self.action_space = spaces.Discrete(3)
-        self.observation_space = features_space() if obs_type == "features" else pixels_space()
+        self.observation_space = observation_space(obs_type)
         self._frame = np.zeros((C.HEIGHT, C.WIDTH, 3), np.uint8)
         self._started = False
         self.window: Window | None = None
@@ -152,13 +121,16 @@ class SpaceshipEnv(gym.Env[np.ndarray, np.int64]):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if not self._started:
             raise gym.error.ResetNeeded("call reset() before step()")
-        rewards, terminated = self.game.step(check_actions(action, 1))
+        rewards, terminated = self.game.step(np.array([check_action(action)]))
+        info = game_infos(self.game)[0]
         if terminated[0]:
             self._started = False
+        elif self.spec is not None and self.spec.max_episode_steps == self.game.t[0]:
+            info["end_reason"] = C.END_REASONS[C.TIME_LIMIT]  # the registered TimeLimit truncates now
         obs = self._observe()
         if self.render_mode == "human":
             self.render()
-        return obs, float(rewards[0]), bool(terminated[0]), False, game_infos(self.game)[0]
+        return obs, float(rewards[0]), bool(terminated[0]), False, info
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
@@ -198,5 +170,10 @@ class SpaceshipEnv(gym.Env[np.ndarray, np.int64]):
 
     def _observe(self) -> np.ndarray:
         if self.obs_type == "features":
-            return self.game.features()[0]
+            return features(self.game)[0]
         return draw_frame(self.game, 0, self._frame).copy()
+
+
+SpaceshipEnv.__doc__ = SpaceshipEnv.__doc__.replace("{n_features}", str(N_FEATURES)).replace(
+    "{feature_table}", feature_table().replace("\n", "\n    ")
+)

@@ -107,10 +107,10 @@ def draw_frame(game: C.SpaceshipCore, i: int, out: np.ndarray | None = None) -> 
 
 
 def _draw_hud(frame: np.ndarray, score: int, lives: int) -> None:
-    """Score digits at the top left, one small ship per life at the top right."""
+    """Score digits at the top left, one small ship per life at the top right (at most 8)."""
     for k, ch in enumerate(str(score)):
         _blit(frame, _DIGIT_MASKS[int(ch)], 4, 4 + 8 * k, HUD)
-    for k in range(lives):
+    for k in range(min(lives, 8)):
         frame[6:12, C.WIDTH - 8 - 8 * k : C.WIDTH - 3 - 8 * k] = SHIP
 
 
