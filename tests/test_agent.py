@@ -1,5 +1,6 @@
 """PPO2 and PolicyGradient: they learn, and they behave as SB3 algorithms do."""
 
+import warnings
 import zipfile
 
 import gymnasium as gym
@@ -115,17 +116,44 @@ def test_kl_penalty_and_target_kl_run_and_adapt():
     assert model.kl_coef > 1.0  # the policy moved more than the tiny target: beta doubled
 
 
+def construction_outcome(algo, kwargs):
+    """What building ``algo`` on one CartPole raises and warns."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            algo("MlpPolicy", DummyVecEnv([lambda: gym.make("CartPole-v1")]), **{"n_steps": 256, **kwargs})
+            raised = None
+        except Exception as e:
+            raised = type(e)
+    return raised, [(w.category, str(w.message)) for w in caught]
+
+
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "sb3_does"),
     [
-        ({"batch_size": 10_000}, "larger than the rollout"),
-        ({"clip_range": 0.0}, "clip_range"),
-        ({"clip_range": -0.1}, "clip_range"),
+        ({"clip_range_vf": -0.1}, AssertionError),
+        ({"clip_range_vf": 0.0}, AssertionError),
+        ({"n_steps": 1}, AssertionError),  # a rollout of one sample cannot be standardised
+        ({"n_steps": 1, "normalize_advantage": False}, UserWarning),
+        ({"batch_size": 1}, AssertionError),
+        ({"batch_size": 1, "normalize_advantage": False}, None),
+        ({"batch_size": 100}, UserWarning),  # 256 % 100: a truncated minibatch
+        ({"batch_size": 10_000}, UserWarning),  # one minibatch of the whole rollout
     ],
+    ids=str,
 )
-def test_bad_hyperparameters_are_rejected(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        PPO2("MlpPolicy", spaceship_venv(), **{**FAST, **kwargs})
+def test_bad_arguments_raise_and_warn_as_sb3_ppo_does(kwargs, sb3_does):
+    raised, warned = construction_outcome(PPO, kwargs)
+    assert sb3_does in (raised, *(category for category, _ in warned)) or (sb3_does, raised, warned) == (None, None, [])
+    assert construction_outcome(PPO2, kwargs) == (raised, warned)
+
+
+@pytest.mark.parametrize("clip_range", [0.0, -0.1])
+def test_a_clip_range_sb3_accepts_but_that_clips_nothing_sensible_is_rejected(clip_range):
+    """PPO2's one check beyond SB3's: ε <= 0 leaves no trust region (SB3 trains on regardless)."""
+    assert construction_outcome(PPO, {"clip_range": clip_range})[0] is None
+    with pytest.raises(ValueError, match="clip_range"):
+        PPO2("MlpPolicy", spaceship_venv(), **{**FAST, "clip_range": clip_range})
 
 
 def test_unknown_policy_name_is_rejected():
@@ -229,10 +257,10 @@ def test_target_kl_stops_the_epochs_early_and_logs_the_kl_that_stopped_them():
     assert model._n_updates < 50
 
 
-def test_batch_size_is_checked_again_when_learning_on_a_smaller_env(tmp_path):
-    PPO2("MlpPolicy", spaceship_venv(8), n_steps=64, batch_size=512).save(tmp_path / "m")
-    model = PPO2.load(tmp_path / "m", env=spaceship_venv(8))
-    model.set_env(spaceship_venv(8))
-    model.batch_size = 1024
-    with pytest.raises(ValueError, match="batch_size 1024 is larger than the rollout"):
-        model.learn(512)
+def test_a_batch_larger_than_the_rollout_trains_on_the_whole_rollout_as_in_sb3():
+    with pytest.warns(UserWarning, match="truncated mini-batch of size 512"):
+        model = PPO2("MlpPolicy", spaceship_venv(8), seed=0, n_steps=64, batch_size=1024, n_epochs=3)
+    before = [p.detach().clone() for p in model.policy.parameters()]
+    model.learn(512)
+    assert model._n_updates == 3
+    assert any(not th.equal(a, b) for a, b in zip(before, model.policy.parameters(), strict=True))
