@@ -1,5 +1,6 @@
 """PPO2 and PolicyGradient: they learn, and they behave as SB3 algorithms do."""
 
+import copy
 import warnings
 import zipfile
 
@@ -100,14 +101,44 @@ def test_load_onto_another_env_and_with_vec_wrappers(tmp_path):
     venv = VecNormalize(spaceship_venv())
     model = PPO2("MlpPolicy", venv, seed=0, **FAST).learn(512)
     model.save(tmp_path / "m")
-    PPO2.load(tmp_path / "m", env=spaceship_venv(2)).learn(256)
+    other = VecNormalize(spaceship_venv(2))
+    other.obs_rms, other.ret_rms = copy.deepcopy(venv.obs_rms), copy.deepcopy(venv.ret_rms)
+    loaded = PPO2.load(tmp_path / "m", env=other)
+    assert loaded.get_vec_normalize_env() is other and loaded.n_envs == 2
+    raw = np.stack([gym.make("Spaceship-v0").reset(seed=s)[0] for s in range(20)])
+    np.testing.assert_array_equal(
+        loaded.predict(other.normalize_obs(raw), deterministic=True)[0],
+        model.predict(venv.normalize_obs(raw), deterministic=True)[0],
+    )
+    count = other.obs_rms.count
+    loaded.learn(256, reset_num_timesteps=False)
+    assert loaded.num_timesteps == 512 + 256  # continues from the saved count
+    assert other.obs_rms.count > count  # the statistics it plays with are the ones that learn
+
     stacked = VecFrameStack(DummyVecEnv([lambda: gym.make("CartPole-v1")]), n_stack=4)
-    PPO2("MlpPolicy", stacked, n_steps=32, batch_size=32, n_epochs=1).learn(64)
+    framed = PPO2("MlpPolicy", stacked, n_steps=32, batch_size=32, n_epochs=1).learn(64)
+    assert framed.observation_space.shape == (16,) and framed.num_timesteps == 64
 
 
-def test_works_on_box_action_spaces():
-    PPO2("MlpPolicy", "Pendulum-v1", n_steps=64, batch_size=32, n_epochs=1).learn(128)
-    PolicyGradient("MlpPolicy", "Pendulum-v1", n_steps=256).learn(512)
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: PPO2("MlpPolicy", "Pendulum-v1", seed=0, n_steps=64, batch_size=32, n_epochs=1),
+        # Two 200-step episodes per rollout: with one, R(τ) equals the mean baseline and nothing is learned.
+        lambda: PolicyGradient("MlpPolicy", make_vec_env("Pendulum-v1", n_envs=2, seed=0), seed=0, n_steps=256),
+    ],
+    ids=["ppo2", "pg"],
+)
+def test_works_on_box_action_spaces(make):
+    model = make()
+    before = [p.detach().clone() for p in model.policy.parameters()]
+    model.learn(512)
+    assert any(not th.equal(a, b) for a, b in zip(before, model.policy.parameters(), strict=True))
+    obs = np.stack([gym.make("Pendulum-v1").reset(seed=s)[0] for s in range(50)])
+    for deterministic in (True, False):
+        actions = model.predict(obs, deterministic=deterministic)[0]
+        assert actions.shape == (50, 1)
+        assert all(model.action_space.contains(a) for a in actions)
 
 
 def test_kl_penalty_and_target_kl_run_and_adapt():
