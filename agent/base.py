@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import pathlib
 import pickle
 import zipfile
@@ -17,6 +16,8 @@ from stable_baselines3.common.policies import (
     BasePolicy,
     MultiInputActorCriticPolicy,
 )
+
+from agent.atomic_file import remove_stale_partials, replace_atomically, signals_held
 
 #: What reading a damaged or foreign zip raises inside SB3's ``load``, besides ``ValueError``
 #: (which also covers bad JSON and CRC errors).
@@ -70,18 +71,22 @@ class LectureAlgorithm(OnPolicyAlgorithm):
         )
 
     def save(self, path: str | pathlib.Path | io.BufferedIOBase, *args: Any, **kwargs: Any) -> None:
-        """SB3's ``save``, made atomic: an interrupted save never leaves a half-written zip."""
+        """SB3's ``save``, made atomic: an interrupted save never leaves a half-written zip.
+
+        SIGINT and SIGTERM arriving during the save are delivered right after it, and the
+        leftovers of killed saves in the folder are removed (:mod:`agent.atomic_file`).
+        """
         if not isinstance(path, (str, pathlib.Path)):
             return super().save(path, *args, **kwargs)
         file = pathlib.Path(path)
         if file.suffix == "":
             file = file.with_name(file.name + ".zip")
         file.parent.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        super().save(buffer, *args, **kwargs)
-        partial = file.with_name(f".{file.name}.{os.getpid()}.partial")
-        partial.write_bytes(buffer.getvalue())
-        os.replace(partial, file)
+        with signals_held():
+            buffer = io.BytesIO()
+            super().save(buffer, *args, **kwargs)
+            remove_stale_partials(file.parent)
+            replace_atomically(file, buffer.getvalue())
 
     @classmethod
     def load(  # type: ignore[override]
