@@ -31,6 +31,7 @@ from agent.model_io import load_model, save_model
 from spaceship_env.env import features_space
 
 FAST = {"n_steps": 64, "batch_size": 128, "n_epochs": 1}
+SHIPPED = "models/ppo2_spaceship.zip"
 MAKERS = {
     "ppo2": lambda env: PPO2("MlpPolicy", env, seed=0, **FAST),
     "pg": lambda env: PolicyGradient("MlpPolicy", env, seed=0, n_steps=64),
@@ -361,6 +362,14 @@ def test_save_model_and_load_model_serve_sb3s_ppo(tmp_path, no_unpickling):
     np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
     loaded.learn(128, reset_num_timesteps=False)
     assert loaded.num_timesteps == 256
+
+
+def test_the_shipped_model_holds_no_pickle_and_loads_alone(no_unpickling):
+    assert ":serialized:" not in zipfile.ZipFile(SHIPPED).read("data").decode()
+    model = PPO2.load(SHIPPED)
+    assert model.observation_space == features_space()
+    np.testing.assert_array_equal(model.observation_space.low, features_space().low)
+    assert model.action_space == gym.make("Spaceship-v0").action_space
 
 
 # --- damaged files -------------------------------------------------------------------------
