@@ -2,10 +2,12 @@
 
 - :class:`PPO2`: the clipped surrogate objective J_PPO2, a drop-in for SB3's ``PPO``.
 - :class:`PolicyGradient`: REINFORCE with the mean-return baseline, the lecture's start.
+- :func:`save_model`, :func:`load_model`: their model files, and those of any SB3
+  on-policy algorithm, in plain JSON and weights-only tensors: loading runs no code.
 """
 
-from agent.base import ModelLoadError
+from agent.model_io import ModelLoadError, load_model, save_model
 from agent.pg import PolicyGradient
 from agent.ppo2 import PPO2
 
-__all__ = ["PPO2", "ModelLoadError", "PolicyGradient"]
+__all__ = ["PPO2", "ModelLoadError", "PolicyGradient", "load_model", "save_model"]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import io
-import os
 import pathlib
-import pickle
-import zipfile
+from collections.abc import Iterable
 from typing import Any, ClassVar, TypeVar
 
 import torch as th
@@ -17,29 +15,17 @@ from stable_baselines3.common.policies import (
     BasePolicy,
     MultiInputActorCriticPolicy,
 )
+from stable_baselines3.common.type_aliases import GymEnv
 
-#: What reading a damaged or foreign zip raises inside SB3's ``load``, besides ``ValueError``
-#: (which also covers bad JSON and CRC errors).
-UNREADABLE = (
-    zipfile.BadZipFile,
-    EOFError,
-    KeyError,
-    RuntimeError,
-    AssertionError,
-    pickle.UnpicklingError,
-    AttributeError,  # data of the wrong shape
-    TypeError,
-)
+from agent.model_io import ModelLoadError, load_model, save_model
+
+__all__ = ["LectureAlgorithm", "ModelLoadError"]
 
 SelfAlgorithm = TypeVar("SelfAlgorithm", bound="LectureAlgorithm")
 
 
-class ModelLoadError(ValueError):
-    """A model file is missing, truncated, or not a model zip."""
-
-
 class LectureAlgorithm(OnPolicyAlgorithm):
-    """SB3's on-policy base with the policy aliases of SB3's PPO, a loss guard and a careful ``load``."""
+    """SB3's on-policy base with the policy aliases of SB3's PPO, a loss guard, and pickle-free ``save``/``load``."""
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
         "MlpPolicy": ActorCriticPolicy,
@@ -69,39 +55,46 @@ class LectureAlgorithm(OnPolicyAlgorithm):
             "Check the rewards and observations for NaN/inf, or lower the learning rate."
         )
 
-    def save(self, path: str | pathlib.Path | io.BufferedIOBase, *args: Any, **kwargs: Any) -> None:
-        """SB3's ``save``, made atomic: an interrupted save never leaves a half-written zip."""
-        if not isinstance(path, (str, pathlib.Path)):
-            return super().save(path, *args, **kwargs)
-        file = pathlib.Path(path)
-        if file.suffix == "":
-            file = file.with_name(file.name + ".zip")
-        file.parent.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        super().save(buffer, *args, **kwargs)
-        partial = file.with_name(f".{file.name}.{os.getpid()}.partial")
-        partial.write_bytes(buffer.getvalue())
-        os.replace(partial, file)
+    def save(
+        self,
+        path: str | pathlib.Path | io.BufferedIOBase,
+        exclude: Iterable[str] | None = None,
+        include: Iterable[str] | None = None,
+    ) -> None:
+        """SB3's ``save``, with ``data`` in plain JSON and written atomically: see :func:`agent.model_io.save_model`."""
+        save_model(self, path, exclude, include)
 
     @classmethod
     def load(  # type: ignore[override]
-        cls: type[SelfAlgorithm], path: str | pathlib.Path | io.BufferedIOBase, *args: Any, **kwargs: Any
+        cls: type[SelfAlgorithm],
+        path: str | pathlib.Path | io.BufferedIOBase,
+        env: GymEnv | None = None,
+        device: th.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        trust_pickle: bool = False,
+        **kwargs: Any,
     ) -> SelfAlgorithm:
-        """SB3's ``load``, with a one-line error for a missing, truncated or foreign file."""
-        if isinstance(path, (str, pathlib.Path)):
-            file = pathlib.Path(path)
-            if not file.exists() and file.with_suffix(".zip").exists():
-                file = file.with_suffix(".zip")
-            if not file.is_file():
-                raise ModelLoadError(f"no model file at {path}")
-            if not zipfile.is_zipfile(file):
-                raise ModelLoadError(f"{file} is not a model zip (truncated or another kind of file)")
-            path = file
-        try:
-            return super().load(path, *args, **kwargs)
-        except ValueError as e:
-            if "spaces do not match" in str(e) or "policy kwargs" in str(e):
-                raise  # SB3's word: the file is fine, but not for this env or these arguments
-            raise ModelLoadError(f"{path} is not a readable {cls.__name__} model: {e}") from e
-        except UNREADABLE as e:
-            raise ModelLoadError(f"{path} is not a readable {cls.__name__} model: {e}") from e
+        """SB3's ``load``, which by default unpickles nothing: see :func:`agent.model_io.load_model`.
+
+        Reads this project's files whole, and SB3's own files (``stable_baselines3.PPO(...).save``)
+        but for what SB3 rebuilds anyway, set to None: ``lr_schedule`` (made again from
+        ``learning_rate``), ``_last_obs``, ``_last_original_obs`` and ``_last_episode_starts``
+        (the next ``learn`` resets the envs), ``ep_info_buffer`` and ``ep_success_buffer``
+        (the rollout logs' means start afresh). An SB3 file whose ``learning_rate`` or
+        ``clip_range`` is a function, or whose observations are a ``Dict`` space, is refused
+        with a one-line :class:`ModelLoadError` naming the entry: pass ``custom_objects`` or,
+        for a file you trust, ``trust_pickle=True`` (unpickling runs any code the file holds).
+        """
+        return load_model(
+            cls,
+            path,
+            env=env,
+            device=device,
+            custom_objects=custom_objects,
+            print_system_info=print_system_info,
+            force_reset=force_reset,
+            trust_pickle=trust_pickle,
+            **kwargs,
+        )

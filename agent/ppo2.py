@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, TypeVar
 
 import numpy as np
@@ -11,11 +12,40 @@ from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import FloatSchedule, explained_variance
+from stable_baselines3.common.vec_env import VecEnv
 
 from agent.base import LectureAlgorithm
 from agent.losses import approx_kl, clip_fraction, clipped_surrogate_loss, value_loss
 
 SelfPPO2 = TypeVar("SelfPPO2", bound="PPO2")
+
+
+def check_batch_size_as_sb3(batch_size: int, normalize_advantage: bool, n_steps: int, env: VecEnv | None) -> None:
+    """SB3's ``PPO.__init__`` checks, with its exception types and warning, for code that catches them.
+
+    SB3 uses ``assert``; these are raised, so that ``python -O`` keeps them. A rollout that
+    ``batch_size`` does not divide, or is smaller than, is allowed: ``RolloutBuffer.get``
+    ends each epoch with a truncated minibatch (the whole rollout, if it is the smaller).
+    """
+    if normalize_advantage and batch_size <= 1:  # SB3 issue #440: one sample cannot be standardised
+        raise AssertionError("`batch_size` must be greater than 1. See https://github.com/DLR-RM/stable-baselines3/issues/440")
+    if env is None:
+        return
+    buffer_size = env.num_envs * n_steps
+    if normalize_advantage and buffer_size <= 1:
+        raise AssertionError(
+            f"`n_steps * n_envs` must be greater than 1. Currently n_steps={n_steps} and n_envs={env.num_envs}"
+        )
+    if buffer_size % batch_size > 0:
+        warnings.warn(
+            f"You have specified a mini-batch size of {batch_size},"
+            f" but because the `RolloutBuffer` is of size `n_steps * n_envs = {buffer_size}`,"
+            f" after every {buffer_size // batch_size} untruncated mini-batches,"
+            f" there will be a truncated mini-batch of size {buffer_size % batch_size}\n"
+            f"We recommend using a `batch_size` that is a factor of `n_steps * n_envs`.\n"
+            f"Info: (n_steps={n_steps} and n_envs={env.num_envs})",
+            stacklevel=3,
+        )
 
 
 class PPO2(LectureAlgorithm):
@@ -30,12 +60,13 @@ class PPO2(LectureAlgorithm):
     :param env: the environment, a ``VecEnv``, or a registered id.
     :param learning_rate: Adam's step size, or a schedule of the progress remaining (1 → 0).
     :param n_steps: steps per env per rollout; the rollout holds ``n_steps * n_envs`` samples.
-    :param batch_size: minibatch size; at most ``n_steps * n_envs``.
+    :param batch_size: minibatch size; one that does not divide ``n_steps * n_envs`` leaves a
+        truncated minibatch per epoch (warned, as by SB3); > 1 with advantage normalisation.
     :param n_epochs: passes over each rollout: the lecture's "train on one batch many times".
     :param gamma: discount factor.
     :param gae_lambda: GAE's bias/variance trade-off for the advantage A^θᵏ.
     :param clip_range: the lecture's ε (> 0), or a schedule.
-    :param clip_range_vf: value clipping around the old values (depends on reward scale); None: off.
+    :param clip_range_vf: value clipping around the old values (> 0; depends on reward scale); None: off.
     :param normalize_advantage: standardise advantages per minibatch.
     :param ent_coef: entropy bonus weight.
     :param vf_coef: value loss weight.
@@ -112,14 +143,12 @@ class PPO2(LectureAlgorithm):
             _init_setup_model=False,
             supported_action_spaces=(spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary),
         )
-        if isinstance(clip_range, (int, float)) and clip_range <= 0:
+        check_batch_size_as_sb3(batch_size, normalize_advantage, n_steps, self.env)
+        if isinstance(clip_range, (int, float)) and clip_range <= 0:  # beyond SB3, which trains on regardless
             raise ValueError(f"clip_range must be > 0, got {clip_range}")
-        if normalize_advantage and batch_size < 2:
-            raise ValueError(f"batch_size must be > 1 to normalise advantages, got {batch_size}")
         if kl_coef < 0 or kl_penalty_target <= 0:
             raise ValueError(f"kl_coef must be >= 0 and kl_penalty_target > 0, got {kl_coef}, {kl_penalty_target}")
         self.batch_size = batch_size
-        self._check_batch_size()
         self.n_epochs = n_epochs
         self.clip_range = clip_range
         self.clip_range_vf = clip_range_vf
@@ -134,18 +163,9 @@ class PPO2(LectureAlgorithm):
         super()._setup_model()
         self.clip_range = FloatSchedule(self.clip_range)
         if self.clip_range_vf is not None:
+            if isinstance(self.clip_range_vf, (float, int)) and self.clip_range_vf <= 0:  # as SB3, when set up
+                raise AssertionError("`clip_range_vf` must be positive, pass `None` to deactivate vf clipping")
             self.clip_range_vf = FloatSchedule(self.clip_range_vf)
-
-    def _check_batch_size(self) -> None:
-        if self.env is not None and self.batch_size > self.n_steps * self.env.num_envs:
-            raise ValueError(
-                f"batch_size {self.batch_size} is larger than the rollout, n_steps * n_envs = "
-                f"{self.n_steps} * {self.env.num_envs} = {self.n_steps * self.env.num_envs}"
-            )
-
-    def _setup_learn(self, *args: Any, **kwargs: Any) -> tuple[int, Any]:
-        self._check_batch_size()  # again: set_env or load may have brought fewer envs
-        return super()._setup_learn(*args, **kwargs)
 
     def train(self) -> None:
         """Several epochs of minibatch updates on the rollout, from the clipped surrogate."""

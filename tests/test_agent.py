@@ -1,5 +1,7 @@
 """PPO2 and PolicyGradient: they learn, and they behave as SB3 algorithms do."""
 
+import copy
+import warnings
 import zipfile
 
 import gymnasium as gym
@@ -99,14 +101,44 @@ def test_load_onto_another_env_and_with_vec_wrappers(tmp_path):
     venv = VecNormalize(spaceship_venv())
     model = PPO2("MlpPolicy", venv, seed=0, **FAST).learn(512)
     model.save(tmp_path / "m")
-    PPO2.load(tmp_path / "m", env=spaceship_venv(2)).learn(256)
+    other = VecNormalize(spaceship_venv(2))
+    other.obs_rms, other.ret_rms = copy.deepcopy(venv.obs_rms), copy.deepcopy(venv.ret_rms)
+    loaded = PPO2.load(tmp_path / "m", env=other)
+    assert loaded.get_vec_normalize_env() is other and loaded.n_envs == 2
+    raw = np.stack([gym.make("Spaceship-v0").reset(seed=s)[0] for s in range(20)])
+    np.testing.assert_array_equal(
+        loaded.predict(other.normalize_obs(raw), deterministic=True)[0],
+        model.predict(venv.normalize_obs(raw), deterministic=True)[0],
+    )
+    count = other.obs_rms.count
+    loaded.learn(256, reset_num_timesteps=False)
+    assert loaded.num_timesteps == 512 + 256  # continues from the saved count
+    assert other.obs_rms.count > count  # the statistics it plays with are the ones that learn
+
     stacked = VecFrameStack(DummyVecEnv([lambda: gym.make("CartPole-v1")]), n_stack=4)
-    PPO2("MlpPolicy", stacked, n_steps=32, batch_size=32, n_epochs=1).learn(64)
+    framed = PPO2("MlpPolicy", stacked, n_steps=32, batch_size=32, n_epochs=1).learn(64)
+    assert framed.observation_space.shape == (16,) and framed.num_timesteps == 64
 
 
-def test_works_on_box_action_spaces():
-    PPO2("MlpPolicy", "Pendulum-v1", n_steps=64, batch_size=32, n_epochs=1).learn(128)
-    PolicyGradient("MlpPolicy", "Pendulum-v1", n_steps=256).learn(512)
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: PPO2("MlpPolicy", "Pendulum-v1", seed=0, n_steps=64, batch_size=32, n_epochs=1),
+        # Two 200-step episodes per rollout: with one, R(τ) equals the mean baseline and nothing is learned.
+        lambda: PolicyGradient("MlpPolicy", make_vec_env("Pendulum-v1", n_envs=2, seed=0), seed=0, n_steps=256),
+    ],
+    ids=["ppo2", "pg"],
+)
+def test_works_on_box_action_spaces(make):
+    model = make()
+    before = [p.detach().clone() for p in model.policy.parameters()]
+    model.learn(512)
+    assert any(not th.equal(a, b) for a, b in zip(before, model.policy.parameters(), strict=True))
+    obs = np.stack([gym.make("Pendulum-v1").reset(seed=s)[0] for s in range(50)])
+    for deterministic in (True, False):
+        actions = model.predict(obs, deterministic=deterministic)[0]
+        assert actions.shape == (50, 1)
+        assert all(model.action_space.contains(a) for a in actions)
 
 
 def test_kl_penalty_and_target_kl_run_and_adapt():
@@ -115,17 +147,44 @@ def test_kl_penalty_and_target_kl_run_and_adapt():
     assert model.kl_coef > 1.0  # the policy moved more than the tiny target: beta doubled
 
 
+def construction_outcome(algo, kwargs):
+    """What building ``algo`` on one CartPole raises and warns."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            algo("MlpPolicy", DummyVecEnv([lambda: gym.make("CartPole-v1")]), **{"n_steps": 256, **kwargs})
+            raised = None
+        except Exception as e:
+            raised = type(e)
+    return raised, [(w.category, str(w.message)) for w in caught]
+
+
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "sb3_does"),
     [
-        ({"batch_size": 10_000}, "larger than the rollout"),
-        ({"clip_range": 0.0}, "clip_range"),
-        ({"clip_range": -0.1}, "clip_range"),
+        ({"clip_range_vf": -0.1}, AssertionError),
+        ({"clip_range_vf": 0.0}, AssertionError),
+        ({"n_steps": 1}, AssertionError),  # a rollout of one sample cannot be standardised
+        ({"n_steps": 1, "normalize_advantage": False}, UserWarning),
+        ({"batch_size": 1}, AssertionError),
+        ({"batch_size": 1, "normalize_advantage": False}, None),
+        ({"batch_size": 100}, UserWarning),  # 256 % 100: a truncated minibatch
+        ({"batch_size": 10_000}, UserWarning),  # one minibatch of the whole rollout
     ],
+    ids=str,
 )
-def test_bad_hyperparameters_are_rejected(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        PPO2("MlpPolicy", spaceship_venv(), **{**FAST, **kwargs})
+def test_bad_arguments_raise_and_warn_as_sb3_ppo_does(kwargs, sb3_does):
+    raised, warned = construction_outcome(PPO, kwargs)
+    assert sb3_does in (raised, *(category for category, _ in warned)) or (sb3_does, raised, warned) == (None, None, [])
+    assert construction_outcome(PPO2, kwargs) == (raised, warned)
+
+
+@pytest.mark.parametrize("clip_range", [0.0, -0.1])
+def test_a_clip_range_sb3_accepts_but_that_clips_nothing_sensible_is_rejected(clip_range):
+    """PPO2's one check beyond SB3's: ε <= 0 leaves no trust region (SB3 trains on regardless)."""
+    assert construction_outcome(PPO, {"clip_range": clip_range})[0] is None
+    with pytest.raises(ValueError, match="clip_range"):
+        PPO2("MlpPolicy", spaceship_venv(), **{**FAST, "clip_range": clip_range})
 
 
 def test_unknown_policy_name_is_rejected():
@@ -229,10 +288,10 @@ def test_target_kl_stops_the_epochs_early_and_logs_the_kl_that_stopped_them():
     assert model._n_updates < 50
 
 
-def test_batch_size_is_checked_again_when_learning_on_a_smaller_env(tmp_path):
-    PPO2("MlpPolicy", spaceship_venv(8), n_steps=64, batch_size=512).save(tmp_path / "m")
-    model = PPO2.load(tmp_path / "m", env=spaceship_venv(8))
-    model.set_env(spaceship_venv(8))
-    model.batch_size = 1024
-    with pytest.raises(ValueError, match="batch_size 1024 is larger than the rollout"):
-        model.learn(512)
+def test_a_batch_larger_than_the_rollout_trains_on_the_whole_rollout_as_in_sb3():
+    with pytest.warns(UserWarning, match="truncated mini-batch of size 512"):
+        model = PPO2("MlpPolicy", spaceship_venv(8), seed=0, n_steps=64, batch_size=1024, n_epochs=3)
+    before = [p.detach().clone() for p in model.policy.parameters()]
+    model.learn(512)
+    assert model._n_updates == 3
+    assert any(not th.equal(a, b) for a, b in zip(before, model.policy.parameters(), strict=True))
