@@ -99,8 +99,8 @@ def draw_frame(game: C.SpaceshipCore, i: int, out: np.ndarray | None = None) -> 
     ship_x = int(game.ship_x[i])
     if game.laser_top[i] >= 0:
         frame[game.laser_top[i] : C.SHIP_Y, ship_x] = LASER
-    for k in np.flatnonzero(game.bomb_on[i]):
-        y, x = int(game.bomb_y[i, k]), int(game.bomb_x[i, k])
+    for k in np.flatnonzero(game.bomb_on[:, i]):
+        y, x = int(game.bomb_y[k, i]), int(game.bomb_x[k, i])
         frame[y : min(y + C.BOMB_H, C.GROUND_Y), x] = BOMB
     _blit(frame, _SHIP_MASK, C.SHIP_Y, ship_x - C.SHIP_HALF_W, SHIP)
     return frame

@@ -280,3 +280,14 @@ def test_action_meanings_and_keys():
     env = SpaceshipEnv()
     assert env.get_action_meanings() == ["LEFT", "RIGHT", "FIRE"]
     assert sorted(env.get_keys_to_action().values()) == [LEFT, RIGHT, FIRE]
+
+
+def test_rgb_array_render_draws_every_bomb_in_flight():
+    env = gym.make("Spaceship-v0", render_mode="rgb_array", lives=50)
+    env.reset(seed=2)
+    game = env.unwrapped.game
+    while game.bomb_on.sum() < 3:
+        env.step(LEFT)
+    frame = env.render()
+    for k in np.flatnonzero(game.bomb_on[:, 0]):
+        assert (frame[game.bomb_y[k, 0], game.bomb_x[k, 0]] == (255, 120, 60)).all()

@@ -28,7 +28,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 import spaceship_env
 from agent import PPO2, ModelLoadError, PolicyGradient
 from agent.model_io import load_model, save_model
-from spaceship_env.env import features_space
+from spaceship_env.env import observation_space
 
 FAST = {"n_steps": 64, "batch_size": 128, "n_epochs": 1}
 SHIPPED = "models/ppo2_spaceship.zip"
@@ -236,7 +236,7 @@ def test_an_sb3_file_whose_schedule_is_a_function_needs_trust_pickle_or_custom_o
 
 BIG = (4, 84, 84)  # numpy prints arrays of more than 1000 numbers with "..."
 SB3_SPACES = {
-    "spaceship features": features_space(),
+    "spaceship features": observation_space("features"),
     "cartpole, with inf": gym.make("CartPole-v1").observation_space,
     "pendulum actions": gym.make("Pendulum-v1").action_space,
     "2-d bounds": spaces.Box(np.arange(6, dtype=np.float32).reshape(2, 3) / 7, 10.0, dtype=np.float32),
@@ -367,8 +367,8 @@ def test_save_model_and_load_model_serve_sb3s_ppo(tmp_path, no_unpickling):
 def test_the_shipped_model_holds_no_pickle_and_loads_alone(no_unpickling):
     assert ":serialized:" not in zipfile.ZipFile(SHIPPED).read("data").decode()
     model = PPO2.load(SHIPPED)
-    assert model.observation_space == features_space()
-    np.testing.assert_array_equal(model.observation_space.low, features_space().low)
+    assert model.observation_space == observation_space("features")
+    np.testing.assert_array_equal(model.observation_space.low, observation_space("features").low)
     assert model.action_space == gym.make("Spaceship-v0").action_space
 
 
