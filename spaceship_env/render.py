@@ -7,6 +7,10 @@ adds a text bar, so what a person sees is what the agent sees.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from spaceship_env import core as C
@@ -115,12 +119,17 @@ def _draw_hud(frame: np.ndarray, score: int, lives: int) -> None:
 
 
 class Window:
-    """A pygame window showing frames scaled up, with a text bar; paced at ``fps``."""
+    """The game scaled up under a text bar, with an optional panel to its right; paced at ``fps``.
+
+    On screen (``visible``, the only way a window opens) or off screen, where each
+    :meth:`show` returns the composed picture, for a video.
+    """
 
     SCALE = 3
     BAR = 28
+    BACKGROUND = (20, 20, 30)
 
-    def __init__(self, title: str, fps: int) -> None:
+    def __init__(self, title: str, fps: int, panel_width: int = 0, visible: bool = True) -> None:
         try:
             import pygame
         except ImportError as e:  # pragma: no cover - pygame-ce is a dependency
@@ -128,30 +137,44 @@ class Window:
 
             raise DependencyNotInstalled('pygame is not installed: pip install "pygame-ce"') from e
         self._pygame = pygame
-        pygame.display.init()  # not pygame.init(): no sound is needed, and no audio device may exist
         pygame.font.init()
-        pygame.display.set_caption(title)
-        self.size = (C.WIDTH * self.SCALE, C.HEIGHT * self.SCALE + self.BAR)
-        self.screen = pygame.display.set_mode(self.size)
+        self.game_size = (C.WIDTH * self.SCALE, C.HEIGHT * self.SCALE)
+        self.size = (self.game_size[0] + panel_width, self.game_size[1] + self.BAR)
+        self.visible = visible
+        if visible:
+            pygame.display.init()  # not pygame.init(): no sound is needed, and no audio device may exist
+            pygame.display.set_caption(title)
+            self.screen = pygame.display.set_mode(self.size)
+            if pygame.display.get_driver() in ("offscreen", "dummy") and "SDL_VIDEODRIVER" not in os.environ:
+                raise pygame.error(f"no usable display (SDL fell back to its {pygame.display.get_driver()} driver)")
+        else:
+            self.screen = pygame.Surface(self.size)
         self.clock = pygame.time.Clock()
         self.font = pygame.font.Font(None, 26)
         self.fps = fps
         self.closed = False
 
-    def show(self, frame: np.ndarray, text: str) -> None:
-        """Draw ``frame`` under a bar of ``text``, handle window events, keep the pace."""
+    def show(self, frame: np.ndarray, text: str, panel: Callable[[Any, Any, int], None] | None = None) -> np.ndarray:
+        """Draw ``frame`` under a bar of ``text`` and return the picture; on screen, keep the pace.
+
+        ``panel(surface, font, x)`` draws the panel, which starts at ``x``.
+        """
         pygame = self._pygame
-        for event in pygame.event.get():
-            if event.type == pygame.QUIT:
-                self.closed = True
-        surface = pygame.surfarray.make_surface(frame.swapaxes(0, 1))
-        surface = pygame.transform.scale(surface, (C.WIDTH * self.SCALE, C.HEIGHT * self.SCALE))
-        self.screen.fill((20, 20, 30))
+        surface = pygame.transform.scale(pygame.surfarray.make_surface(frame.swapaxes(0, 1)), self.game_size)
+        self.screen.fill(self.BACKGROUND)
         self.screen.blit(self.font.render(text, True, HUD), (8, 6))
         self.screen.blit(surface, (0, self.BAR))
-        pygame.display.flip()
-        self.clock.tick(self.fps)
+        if panel is not None:
+            panel(self.screen, self.font, self.game_size[0])
+        if self.visible:
+            for event in pygame.event.get():
+                if event.type == pygame.QUIT:
+                    self.closed = True
+            pygame.display.flip()
+            self.clock.tick(self.fps)
+        return pygame.surfarray.array3d(self.screen).swapaxes(0, 1)
 
     def close(self) -> None:
-        self._pygame.display.quit()
+        if self.visible:
+            self._pygame.display.quit()
         self._pygame.quit()

@@ -1,0 +1,82 @@
+"""Callbacks of a training run: a progress bar that shows the game, and periodic evaluation."""
+
+from __future__ import annotations
+
+import pathlib
+from collections import deque
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
+from tqdm import tqdm
+
+from experiments.config import TrainConfig, UsageError
+from experiments.envs import make_train_env
+
+#: Episodes the progress bar averages over.
+RECENT = 100
+
+
+class ProgressBar(BaseCallback):
+    """A tqdm bar over ``total`` steps, showing the recent mean return and clear rate.
+
+    :meth:`close` is safe to call twice; the run calls it in a ``finally``, so the bar
+    closes even when ``learn()`` raises.
+    """
+
+    def __init__(self, total: int) -> None:
+        super().__init__()
+        self.total = total
+        self.bar: tqdm | None = None
+        self.returns: deque[float] = deque(maxlen=RECENT)
+        self.cleared: deque[bool] = deque(maxlen=RECENT)
+
+    def _on_training_start(self) -> None:
+        self.bar = tqdm(total=self.total, unit="step", unit_scale=True, dynamic_ncols=True)
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            if "episode" in info:
+                self.returns.append(info["episode"]["r"])
+                self.cleared.append(info.get("end_reason") == "cleared")
+        self.bar.update(min(self.training_env.num_envs, self.total - self.bar.n))  # the last rollout overshoots
+        if self.n_calls % 50 == 0 and self.returns:
+            self.bar.set_postfix_str(f"return {np.mean(self.returns):5.1f}  cleared {np.mean(self.cleared):4.0%}")
+        return True
+
+    def _on_training_end(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def eval_episodes(config: TrainConfig) -> int:
+    """Episodes per periodic evaluation: the config's, or 4 to 32, growing with the budget."""
+    return config.eval_episodes or int(np.clip(config.timesteps // 100_000, 4, 32))
+
+
+def evaluation(config: TrainConfig, run_dir: pathlib.Path, every: int, resume: bool) -> EvalCallback:
+    """Periodic greedy evaluation that keeps ``best_model.zip``; a resumed run keeps its history."""
+    episodes = eval_episodes(config)
+    callback = EvalCallback(
+        make_train_env(config.obs, min(8, episodes), config.seed + 10_000, config.game_kwargs()),
+        n_eval_episodes=episodes,
+        eval_freq=every,
+        best_model_save_path=str(run_dir),
+        log_path=str(run_dir),
+        verbose=0,  # the progress bar shows the return; evaluations.npz keeps the rest
+    )
+    history = run_dir / "evaluations.npz"
+    if resume and history.exists():
+        try:
+            with np.load(history) as past:
+                callback.evaluations_timesteps = list(past["timesteps"])
+                callback.evaluations_results = [list(r) for r in past["results"]]
+                callback.evaluations_length = [list(n) for n in past["ep_lengths"]]
+        except (OSError, ValueError, KeyError, EOFError) as e:
+            raise UsageError(f"{history} is damaged ({type(e).__name__}): move it away to resume without it") from e
+        if callback.evaluations_results:
+            callback.best_mean_reward = float(np.mean(callback.evaluations_results, axis=1).max())
+    return callback

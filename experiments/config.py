@@ -1,0 +1,146 @@
+"""What a training run depends on: one dataclass, whose fields are also the CLI's options.
+
+As CleanRL's ``Args``: each field's default and help are written once, here; ``play.py
+train --help`` and ``config.json`` in every run folder come from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import pathlib
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any
+
+#: The learners ``--algo`` names.
+ALGOS = ("ppo2", "pg", "sb3-ppo")
+#: The observations ``--obs`` names.
+OBS_TYPES = ("features", "pixels")
+#: Above this, a budget is a typo, not a plan.
+MAX_TIMESTEPS = 10**12
+
+
+class UsageError(Exception):
+    """A bad command line or input: printed as one line, exit code 2."""
+
+
+def count(low: int, high: int | None = None):
+    """An argparse type: an int in ``low..high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bounds = f">= {low}" if high is None else f"in {low}..{high:,}"
+            raise argparse.ArgumentTypeError(f"expected an integer {bounds}, got {value}")
+        return value
+
+    return parse
+
+
+def number(low: float, high: float = math.inf, low_open: bool = False):
+    """An argparse type: a finite float in ``[low, high]`` (``(low, high]`` if ``low_open``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        if value < low or value > high or (low_open and value == low):
+            side = "(" if low_open else "["
+            raise argparse.ArgumentTypeError(f"expected a number in {side}{low:g}, {high:g}], got {text}")
+        return value
+
+    return parse
+
+
+def option(default: Any, help: str, **argparse_kwargs: Any) -> Any:
+    """A config field with its command-line help (and argparse extras such as ``choices``)."""
+    return field(default=default, metadata={"help": help, **argparse_kwargs})
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on; written to the run folder as ``config.json``."""
+
+    algo: str = option("ppo2", "learner: ppo2 (ours), pg (REINFORCE, mean baseline) or sb3-ppo", choices=ALGOS)
+    obs: str = option("features", "observations: features (fast) or pixels (84x84 grey, stacked 4)", choices=OBS_TYPES)
+    timesteps: int = option(5_000_000, "environment steps in all", type=count(1, MAX_TIMESTEPS))
+    n_envs: int = option(32, "games stepped together in one SpaceshipVecEnv", type=count(1))
+    seed: int = option(0, "seed of the networks and of game i (seed + i)", type=count(0))
+    difficulty: int = option(0, "0 (the lecture's game) to 3: more bombs, better aimed, a faster march", type=int)
+    lives: int = option(3, "lives per episode", type=int)
+    repeat_action_probability: float = option(
+        0.0, "sticky actions: chance per frame that the last action repeats", type=number(0, 1)
+    )
+    frameskip: int = option(1, "frames per step, rewards summed", type=int)
+    eval_episodes: int = option(
+        0, "episodes per periodic evaluation; 0: 4 to 32, growing with the budget", type=count(0)
+    )
+    torch_threads: int = option(
+        1, "torch threads; 1 is fastest for small networks beside the game on a small CPU", type=count(1, 256)
+    )
+    hyperparams: dict[str, Any] = field(default_factory=dict, metadata={"help": "keyword arguments of the learner"})
+
+    def game_kwargs(self) -> dict[str, Any]:
+        """The game's arguments, as every front of ``spaceship_env`` takes them."""
+        return {name: getattr(self, name) for name in GAME_FIELDS}
+
+    def save(self, path: pathlib.Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: pathlib.Path) -> TrainConfig:
+        """Read ``config.json``; a damaged or foreign file is a one-line error naming it."""
+        if not path.is_file():
+            raise UsageError(f"nothing to resume in {path.parent}: no config.json")
+        try:
+            values = json.loads(path.read_text())
+            config = cls(**values)
+        except (ValueError, TypeError) as e:
+            raise UsageError(f"{path} is not a run's config: {e}") from e
+        if config.algo not in ALGOS or config.obs not in OBS_TYPES:
+            raise UsageError(f"{path} names algo {config.algo!r} and obs {config.obs!r}: not ones play.py knows")
+        return config
+
+
+#: The fields of :class:`TrainConfig` that are the game's arguments; watch, play and evaluate take them too.
+GAME_FIELDS = ("difficulty", "lives", "repeat_action_probability", "frameskip")
+
+
+def config_options() -> list[tuple[str, Any, str, dict[str, Any]]]:
+    """``(name, default, help, argparse extras)`` of each plain option of :class:`TrainConfig`."""
+    return [
+        (f.name, f.default, f.metadata["help"], {k: v for k, v in f.metadata.items() if k != "help"})
+        for f in fields(TrainConfig)
+        if f.default is not MISSING
+    ]
+
+
+def default_hyperparams(algo: str, obs: str) -> dict[str, Any]:
+    """Tuned defaults for Spaceship-v0 (see README for the runs that chose them)."""
+    if algo == "pg":
+        return {"learning_rate": 1e-3, "n_steps": 512}
+    if obs == "pixels":
+        return {"n_steps": 128, "batch_size": 256, "n_epochs": 4, "learning_rate": 2.5e-4, "ent_coef": 0.01}
+    return {
+        "n_steps": 256,
+        "batch_size": 2048,
+        "n_epochs": 10,
+        "learning_rate": 3e-4,
+        "ent_coef": 0.01,
+        "gamma": 0.99,
+        "gae_lambda": 0.95,
+    }
+
+
+def algo_class(algo: str) -> type:
+    """The learner ``--algo`` names. SB3's PPO comes with the project's pickle-free save and load."""
+    from agent import PPO2, SB3PPO, PolicyGradient
+
+    return {"ppo2": PPO2, "pg": PolicyGradient, "sb3-ppo": SB3PPO}[algo]
