@@ -82,8 +82,9 @@ START_X = FORMATION_START_X + np.arange(N_COLS - 1, dtype=np.int32) * COL_PITCH 
 MAX_BOMBS = 6  # in flight at once, per game
 BOMB_SPEED = 4
 BOMB_H = 4
-#: A bomb hits the ship when its bottom is inside the ship and its x within SHIP_HALF_W.
-HIT_Y_MIN, HIT_Y_MAX = SHIP_Y - BOMB_H + 1, SHIP_Y + SHIP_H - 2
+#: A bomb hits the ship when one of its pixels is on one of the ship's rows (its top y is
+#: in ``HIT_Y_MIN..HIT_Y_MAX``) and its x is within ``SHIP_HALF_W`` of the ship's.
+HIT_Y_MIN, HIT_Y_MAX = SHIP_Y - BOMB_H + 1, SHIP_Y + SHIP_H - 1
 
 # --- End of an episode -----------------------------------------------------------
 RUNNING, DESTROYED, INVADED, CLEARED, TIME_LIMIT = range(5)
@@ -378,10 +379,11 @@ class SpaceshipCore:
     def _march(self) -> None:
         """Move the formation one pixel when its clock is due; at a wall, step down and turn.
 
-        A game whose lowest aliens come down to the ship's row ends ``INVADED``.
+        A game whose lowest aliens come down to the ship's row ends ``INVADED``. A cleared
+        wave, with no alien to come near a wall, stays where it is.
         """
         self.march_clock += 1
-        due = self.march_clock >= self._march_period.take(self.n_alive)
+        due = (self.march_clock >= self._march_period.take(self.n_alive)) & (self.n_alive > 0)
         if not due.any():
             return
         self.march_clock[due] = 0

@@ -51,12 +51,13 @@ class GameParams:
 
 
 #: Difficulty d is ``DIFFICULTIES[d]``: more bombs, more of them aimed, a faster march.
-#: 0 is the lecture's game.
+#: 0 is the lecture's game. The march stops at a period of 3: a faster march carries a
+#: ship that follows its column out from under the bombs, and makes the game easier.
 DIFFICULTIES: tuple[GameParams, ...] = (
     GameParams(),
-    GameParams(bomb_chance=0.2, aimed_chance=0.8, march_period=3),
-    GameParams(bomb_chance=0.25, aimed_chance=0.9, march_period=2),
-    GameParams(bomb_chance=0.3, aimed_chance=1.0, march_period=1),
+    GameParams(bomb_chance=0.22, aimed_chance=0.85, march_period=3),
+    GameParams(bomb_chance=0.26, aimed_chance=0.9, march_period=3),
+    GameParams(bomb_chance=0.3, aimed_chance=1.0, march_period=3),
 )
 
 

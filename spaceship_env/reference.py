@@ -165,10 +165,8 @@ class Game:
     def wall_limits(self) -> tuple[int, int]:
         """The formation's x range before a living alien comes ``EDGE_MARGIN`` pixels from a wall.
 
-        With no alien left, the core keeps the whole formation's range (as if every
-        column lived); the formation still marches on the frame its last alien dies.
         """
-        living = self.living_columns() or [0, N_COLS - 1]
+        living = self.living_columns()
         return EDGE_MARGIN - living[0] * COL_PITCH, WIDTH - EDGE_MARGIN - ALIEN_W - living[-1] * COL_PITCH
 
     # --- a step ----------------------------------------------------------------------
@@ -235,9 +233,12 @@ class Game:
         return points
 
     def _march(self) -> None:
-        """3. When its clock is due the formation marches a pixel, or at a wall steps down and turns."""
+        """3. When its clock is due the formation marches a pixel, or at a wall steps down and turns.
+
+        A cleared wave stays where it is.
+        """
         self.march_clock += 1
-        if self.march_clock < self.march_period():
+        if self.march_clock < self.march_period() or self.n_alive == 0:
             return
         self.march_clock = 0
         x_min, x_max = self.wall_limits()

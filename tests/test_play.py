@@ -105,14 +105,15 @@ def test_the_comparison_learners_train_and_evaluate_and_save_no_pickle(algo, pla
 
 
 def test_pixels_train_evaluate_and_watch_end_to_end(play, tmp_path):
+    short = ["--lives", 1]  # short episodes: an untrained pixel agent may wander for the whole time limit
     tiny = ["--timesteps", 256, "--n-envs", 2, "--n-steps", 64, "--batch-size", 64, "--n-epochs", 1]
-    result = play("train", "--obs", "pixels", *tiny, "--run-dir", tmp_path / "run")
+    result = play("train", "--obs", "pixels", *tiny, *short, "--eval-episodes", 1, "--run-dir", tmp_path / "run")
     assert result.returncode == 0, result.stderr
     model = tmp_path / "run" / "model.zip"
     assert PPO2.load(model).observation_space.shape == (4, 84, 84)
-    result = play("evaluate", "--model", model, "--episodes", 2)
+    result = play("evaluate", "--model", model, "--episodes", 2, *short)
     assert result.returncode == 0 and "agent" in result.stdout, result.stderr
-    result = play("watch", "--model", model, "--record", tmp_path / "pixels.gif")
+    result = play("watch", "--model", model, "--record", tmp_path / "pixels.gif", *short)
     assert result.returncode == 0 and (tmp_path / "pixels.gif").stat().st_size > 0, result.stderr
 
 

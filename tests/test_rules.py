@@ -356,14 +356,12 @@ def test_a_frame_that_both_lands_the_aliens_and_takes_the_last_life_ends_as_dest
     assert game.end_reason[0] == C.DESTROYED
 
 
-@pytest.mark.xfail(strict=True, reason="the core turns an empty formation at a full wave's walls")
 def test_a_cleared_wave_meets_no_wall_on_its_last_frame():
     """An empty formation has no living alien to come near a wall, so it cannot step down or turn.
 
-    The core looks the wall limits up by the living-column mask, and for the empty mask
-    it finds a whole wave's (``form_x`` in 8..64). On the frame that clears the wave the
-    march is due (its period is 1), so a formation outside that range (as it often is
-    when the last alien was in an outer column) steps down and turns in the final state.
+    On the frame that clears the wave the march is due (its period is 1), and the formation
+    is outside a whole wave's range (``form_x`` in 8..64), as it often is when the last
+    alien was in an outer column.
     """
     game = new_game(GameParams(bomb_chance=0.0, march_period=1))
     alive = np.zeros((C.N_ROWS, C.N_COLS), bool)
