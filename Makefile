@@ -4,15 +4,18 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# The CPU build of PyTorch; a plain `torch` would pull a CUDA build of several GB.
+# PyTorch's CPU build, from PyTorch's own CPU index; where that index cannot be reached
+# within seconds, the plain install (a CUDA build on Linux, unless a CPU wheel is at hand).
 TORCH := torch==2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: play test bench lint clean
 
-$(BIN)/activate: pyproject.toml
+$(BIN)/activate: pyproject.toml Makefile
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet --timeout 5 --retries 0 --index-url "$(TORCH_INDEX)" "$(TORCH)" \
+		|| $(BIN)/pip install --quiet "$(TORCH)"
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	touch $(BIN)/activate
 

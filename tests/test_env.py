@@ -1,5 +1,8 @@
 """Spaceship-v0: the lecture's rules, the Gymnasium and SB3 contracts, and bad input."""
 
+import subprocess
+import sys
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -291,3 +294,12 @@ def test_rgb_array_render_draws_every_bomb_in_flight():
     frame = env.render()
     for k in np.flatnonzero(game.bomb_on[:, 0]):
         assert (frame[game.bomb_y[k, 0], game.bomb_x[k, 0]] == (255, 120, 60)).all()
+
+
+def test_importing_the_package_needs_neither_torch_nor_sb3_until_the_sb3_front_is_used():
+    code = (
+        "import sys, spaceship_env, gymnasium as gym; gym.make('Spaceship-v0').reset(seed=0);"
+        "assert 'torch' not in sys.modules and 'stable_baselines3' not in sys.modules, 'imported too early';"
+        "from spaceship_env import SpaceshipVecEnv; assert 'stable_baselines3' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -146,3 +146,24 @@ def test_watch_defaults_to_the_shipped_model(play, tmp_path):
     result = play("watch", "--deterministic", "--record", tmp_path / "shipped.gif")
     assert result.returncode == 0, result.stderr
     assert "episode 1 (seed 0): R = " in result.stdout
+
+
+def test_watch_draws_each_frame_after_its_step_and_ends_on_the_cleared_screen(monkeypatch, tmp_path):
+    """The picture and the panel's R agree: the last frame shows the wave cleared and R = 630."""
+    from experiments import watch as watching
+    from spaceship_env import WAVE_VALUE
+    from spaceship_env.render import ROW_COLOURS
+
+    shown = []
+
+    def show(self, frame, probs, title):
+        shown.append((frame, title))
+        return frame
+
+    monkeypatch.setattr(watching.PolicyView, "show", show)
+    watching.watch(ROOT / "models" / "ppo2_spaceship.zip", 1, tmp_path / "v.gif", deterministic=True, seed=0)
+    last_frame, last_title = shown[-1]
+    assert last_title.endswith(f"R = {WAVE_VALUE}")
+    assert not any((last_frame == colour).all(axis=-1).any() for colour in ROW_COLOURS)  # no alien left
+    first_frame, first_title = shown[0]
+    assert first_title.endswith("R = 0") and (first_frame != 0).any()
