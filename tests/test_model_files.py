@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
+from conftest import HEADLESS, TINY, play_command
 from gymnasium import spaces
 from stable_baselines3 import PPO
 from stable_baselines3.common.save_util import data_to_json
@@ -480,3 +482,37 @@ def test_a_save_finishes_under_a_second_signal(tmp_path):
     for round in range(len(delays)):
         assert PPO2.load(tmp_path / f"model{round}.zip").policy_kwargs == {"net_arch": [1024, 1024]}
     assert not list(tmp_path.glob(".*.partial"))
+
+
+# --- every path of the front door --------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A finished tiny training run, copied by each test that resumes it."""
+    folder = tmp_path_factory.mktemp("tiny")
+    result = subprocess.run(
+        play_command("train", "--timesteps", 512, *TINY, "--run-dir", folder / "run"),
+        capture_output=True,
+        text=True,
+        env=HEADLESS,
+        cwd=folder,
+    )
+    assert result.returncode == 0, result.stderr
+    return folder / "run"
+
+
+@pytest.mark.parametrize("where", CRAFTED)
+@pytest.mark.parametrize("command", ["evaluate", "watch", "train --resume"])
+def test_no_command_of_play_py_runs_a_crafted_payload(tmp_path, model_files, tiny_run, play, where, command):
+    marker = tmp_path / "marker"
+    payload = WritesMarker(marker)
+    if command == "train --resume":
+        run = tmp_path / "run"
+        shutil.copytree(tiny_run, run)
+        with_data(tiny_run / "model.zip", run / "model.zip", lambda d: CRAFTED[where](d, payload))
+        result = play("train", "--resume", run, "--timesteps", 1024)
+    else:
+        crafted = with_data(model_files["ppo2"], tmp_path / "crafted.zip", lambda d: CRAFTED[where](d, payload))
+        record = ["--record", "v.gif"] if command == "watch" else []
+        result = play(command, "--model", crafted, "--episodes", 1, *record)
+    assert not marker.exists(), result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
