@@ -7,9 +7,9 @@
   on-policy algorithm, in plain JSON and weights-only tensors: loading runs no code.
 """
 
-from agent.model_io import ModelLoadError, load_model, save_model
 from agent.pg import PolicyGradient
 from agent.ppo2 import PPO2
 from agent.sb3_ppo import SB3PPO
+from agent.serialization import ModelLoadError, load_model, save_model
 
 __all__ = ["PPO2", "SB3PPO", "ModelLoadError", "PolicyGradient", "load_model", "save_model"]

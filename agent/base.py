@@ -17,7 +17,7 @@ from stable_baselines3.common.policies import (
 )
 from stable_baselines3.common.type_aliases import GymEnv
 
-from agent.model_io import ModelLoadError, load_model, save_model
+from agent.serialization import ModelLoadError, load_model, save_model
 
 __all__ = ["LectureAlgorithm", "ModelLoadError"]
 
@@ -61,7 +61,7 @@ class LectureAlgorithm(OnPolicyAlgorithm):
         exclude: Iterable[str] | None = None,
         include: Iterable[str] | None = None,
     ) -> None:
-        """SB3's ``save``, with ``data`` in plain JSON and written atomically: see :func:`agent.model_io.save_model`."""
+        """SB3's ``save``, with ``data`` in plain JSON, written atomically: see :func:`agent.serialization.save_model`."""
         save_model(self, path, exclude, include)
 
     @classmethod
@@ -76,7 +76,7 @@ class LectureAlgorithm(OnPolicyAlgorithm):
         trust_pickle: bool = False,
         **kwargs: Any,
     ) -> SelfAlgorithm:
-        """SB3's ``load``, which by default unpickles nothing: see :func:`agent.model_io.load_model`.
+        """SB3's ``load``, which by default unpickles nothing: see :func:`agent.serialization.model_io.load_model`.
 
         Reads this project's files whole, and SB3's own files (``stable_baselines3.PPO(...).save``)
         but for what SB3 rebuilds anyway, set to None: ``lr_schedule`` (made again from

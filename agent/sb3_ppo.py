@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import torch as th
 from stable_baselines3 import PPO
 
-from agent.model_io import load_model, save_model
+from agent.serialization.model_io import load_model, save_model
 
 SelfSB3PPO = TypeVar("SelfSB3PPO", bound="SB3PPO")
 
@@ -19,7 +19,7 @@ class SB3PPO(PPO):
     """``stable_baselines3.PPO``, unchanged but for ``save`` and ``load``, which need no pickle.
 
     Its files (and checkpoints, which callbacks write with ``save``) load with
-    :func:`agent.model_io.load_model` and ``PPO2.load`` alike.
+    :func:`agent.serialization.model_io.load_model` and ``PPO2.load`` alike.
     """
 
     def save(

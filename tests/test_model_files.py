@@ -29,7 +29,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
 import spaceship_env
 from agent import PPO2, ModelLoadError, PolicyGradient
-from agent.model_io import load_model, save_model
+from agent.serialization.model_io import load_model, save_model
 from spaceship_env.env import observation_space
 
 FAST = {"n_steps": 64, "batch_size": 128, "n_epochs": 1}
@@ -251,7 +251,7 @@ SB3_SPACES = {
 
 @pytest.mark.parametrize("space", SB3_SPACES.values(), ids=SB3_SPACES.keys())
 def test_spaces_are_rebuilt_from_the_text_sb3_writes_beside_their_pickle(space):
-    from agent.sb3_plaintext import read_entry
+    from agent.serialization.sb3_text import read_entry
 
     entry = json.loads(data_to_json({"observation_space": space}))["observation_space"]
     rebuilt = read_entry("observation_space", entry)
@@ -270,7 +270,7 @@ def test_spaces_are_rebuilt_from_the_text_sb3_writes_beside_their_pickle(space):
     ids=["dict", "big non-uniform box"],
 )
 def test_a_space_sb3_text_does_not_describe_is_refused(space):
-    from agent.sb3_plaintext import SB3EntryUnreadable, read_entry
+    from agent.serialization.sb3_text import SB3EntryUnreadable, read_entry
 
     entry = json.loads(data_to_json({"observation_space": space}))["observation_space"]
     with pytest.raises(SB3EntryUnreadable):
@@ -313,7 +313,7 @@ OUR_SPACES = {
 
 @pytest.mark.parametrize("space", OUR_SPACES.values(), ids=OUR_SPACES.keys())
 def test_spaces_round_trip_exactly_through_json(space):
-    from agent.model_json import from_json, to_json
+    from agent.serialization.json_form import from_json, to_json
 
     rebuilt = from_json(json.loads(json.dumps(to_json(space), allow_nan=False)))
     assert rebuilt == space and type(rebuilt) is type(space) and rebuilt.dtype == space.dtype

@@ -2,7 +2,7 @@
 
 :func:`to_json` describes a value in strict JSON (no NaN or Infinity literals);
 :func:`from_json` rebuilds it and runs no code but the constructors of gymnasium
-spaces, SB3 schedules and allow-listed classes (:mod:`agent.allowed_classes`).
+spaces, SB3 schedules and allow-listed classes (:mod:`agent.serialization.allowed`).
 
 | value | description |
 |---|---|
@@ -31,7 +31,7 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.utils import ConstantSchedule, FloatSchedule, LinearSchedule
 
-from agent.allowed_classes import class_path, resolve_class
+from agent.serialization.allowed import class_path, resolve_class
 
 SPACE, SCHEDULE, CLASS, DEQUE, FLOAT = ":space:", ":schedule:", ":class:", ":deque:", ":float:"
 SCHEDULES = {"ConstantSchedule": ConstantSchedule, "LinearSchedule": LinearSchedule, "FloatSchedule": FloatSchedule}
@@ -67,7 +67,7 @@ def to_json(value: Any) -> Any:
 def from_json(value: Any, key: str | None = None) -> Any:
     """The value :func:`to_json` described; ``key`` names the entry, for the kind of class it may hold.
 
-    Raises ``ValueError`` (:class:`agent.allowed_classes.ClassNotAllowed` for a class) on a
+    Raises ``ValueError`` (:class:`agent.serialization.allowed.ClassNotAllowed` for a class) on a
     description it does not accept.
     """
     if isinstance(value, list):

@@ -15,7 +15,7 @@ pickle:
   their text (``"ConstantSchedule(val=0.0003)"``). A function is refused.
 - classes from the pickle's opcodes, read with ``pickletools`` (which runs nothing): a
   pickled class is only a reference ``module, name``, taken if allow-listed
-  (:mod:`agent.allowed_classes`). Anything more in the pickle is refused.
+  (:mod:`agent.serialization.allowed`). Anything more in the pickle is refused.
 - ``policy_kwargs`` item by item: JSON values as they are, classes by their text
   ``"<class 'torch.nn.modules.activation.ReLU'>"``, literals (``"{'features_dim': 64}"``)
   with ``ast.literal_eval``.
@@ -37,7 +37,7 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.utils import ConstantSchedule, FloatSchedule, LinearSchedule
 
-from agent.allowed_classes import ClassNotAllowed, resolve_class
+from agent.serialization.allowed import ClassNotAllowed, resolve_class
 
 #: Entries SB3 rebuilds after ``load``: ``_setup_model`` makes ``lr_schedule`` from
 #: ``learning_rate``, and ``learn`` resets the envs and starts new episode-info buffers

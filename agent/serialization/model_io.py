@@ -2,7 +2,7 @@
 
 A model file keeps SB3's zip layout (``data``, ``policy.pth``, ``policy.optimizer.pth``,
 ``pytorch_variables.pth``, ``_stable_baselines3_version``, ``system_info.txt``), but its
-``data`` is plain JSON (:mod:`agent.model_json`) instead of JSON with cloudpickles, e.g.::
+``data`` is plain JSON (:mod:`agent.serialization.json_form`) instead of JSON with cloudpickles, e.g.::
 
     "observation_space": {":space:": "Box", "dtype": "float32", "shape": [59], "low": [0.0, ...], "high": 1.0},
     "action_space": {":space:": "Discrete", "n": 3, "start": 0, "dtype": "int64"},
@@ -15,7 +15,7 @@ A model file keeps SB3's zip layout (``data``, ``policy.pth``, ``policy.optimize
 The envs' last observations and episode starts (``_last_obs``, ``_last_original_obs``,
 ``_last_episode_starts``) are not saved: ``learn`` after ``load`` resets the envs, as
 SB3's ``load(env=...)`` does by default. A value JSON cannot describe (a lambda schedule,
-a class outside :mod:`agent.allowed_classes`) is saved pickled, as SB3 does, with a
+a class outside :mod:`agent.serialization.allowed`) is saved pickled, as SB3 does, with a
 warning: loading that file needs ``trust_pickle=True`` or ``custom_objects``.
 
 :func:`load_model` reads these files, and SB3's own, without unpickling anything.
@@ -38,9 +38,9 @@ import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.save_util import data_to_json, recursive_getattr, save_to_zip_file
 
-from agent.atomic_file import remove_stale_partials, replace_atomically, signals_held
-from agent.model_json import NotDescribable, from_json, to_json
-from agent.sb3_plaintext import DROPPED, SB3EntryUnreadable, is_pickled, read_entry
+from agent.serialization.atomic import remove_stale_partials, replace_atomically, signals_held
+from agent.serialization.json_form import NotDescribable, from_json, to_json
+from agent.serialization.sb3_text import DROPPED, SB3EntryUnreadable, is_pickled, read_entry
 
 Algorithm = TypeVar("Algorithm", bound=BaseAlgorithm)
 
@@ -79,7 +79,7 @@ def save_model(
     A path without a suffix gets ``.zip``. The zip is written to ``.NAME.PID.partial`` and
     renamed over ``path``, so a reader never sees half a file; leftovers of killed saves
     in the folder are removed. SIGINT and SIGTERM arriving during the save (in the main
-    thread) are delivered right after it (:func:`agent.atomic_file.signals_held`).
+    thread) are delivered right after it (:func:`agent.serialization.atomic.signals_held`).
     """
     with signals_held():
         content = _zip_bytes(model, exclude, include)
@@ -115,7 +115,7 @@ def load_model(
 
     By default ``data`` is read as JSON, the weights with ``torch.load(weights_only=True)``.
     Pickled entries, which SB3's own ``save`` writes, are rebuilt from the text SB3 writes
-    beside them (:mod:`agent.sb3_plaintext`): the spaces (not a ``Dict`` space), SB3's
+    beside them (:mod:`agent.serialization.sb3_text`): the spaces (not a ``Dict`` space), SB3's
     schedule classes, allow-listed classes, ``policy_kwargs``. Dropped, set to None:
 
     - ``lr_schedule``: rebuilt from ``learning_rate``, as SB3's ``_setup_model`` always does;
@@ -127,7 +127,7 @@ def load_model(
 
     Refused with a one-line :class:`ModelLoadError` that names the entry: any other pickled
     entry (a function as ``learning_rate`` or ``clip_range``, a ``Dict`` space, a class
-    outside :mod:`agent.allowed_classes`, an extra key); pass ``custom_objects`` or
+    outside :mod:`agent.serialization.allowed`, an extra key); pass ``custom_objects`` or
     ``trust_pickle=True``. Also refused: a missing, truncated or damaged file, weights that
     are not plain tensors or hold NaN or inf, and a ``data["env"]`` (SB3's ``save`` never
     writes one; ``gym.make("module:Id")`` would import the module it names).
