@@ -61,7 +61,7 @@ class LectureAlgorithm(OnPolicyAlgorithm):
         exclude: Iterable[str] | None = None,
         include: Iterable[str] | None = None,
     ) -> None:
-        """SB3's ``save``, with ``data`` in plain JSON, written atomically: see :func:`agent.serialization.save_model`."""
+        """SB3's ``save`` with ``data`` in plain JSON, written atomically (:func:`agent.serialization.save_model`)."""
         save_model(self, path, exclude, include)
 
     @classmethod
