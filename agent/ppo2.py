@@ -13,12 +13,28 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import FloatSchedule, explained_variance
 
 from agent.base import LectureAlgorithm
+from agent.fast_policy import evaluate_actions
 from agent.losses import approx_kl, clip_fraction, clipped_surrogate_loss, value_loss
+from agent.rollout import FastRollouts
 
 SelfPPO2 = TypeVar("SelfPPO2", bound="PPO2")
 
+#: What train() logs per minibatch, averaged per update.
+METRICS = ("policy", "value", "entropy", "kl", "clip", "loss")
 
-class PPO2(LectureAlgorithm):
+
+def use_foreach(optimizer: th.optim.Optimizer) -> None:
+    """Let the optimiser update all tensors per call (``foreach``) unless told otherwise.
+
+    On the CPU torch defaults to a Python loop over the tensors; ``foreach`` does the same
+    arithmetic on each tensor, so the weights are the same, in fewer calls.
+    """
+    for group in optimizer.param_groups:
+        if group.get("foreach", False) is None:
+            group["foreach"] = True
+
+
+class PPO2(FastRollouts, LectureAlgorithm):
     """Proximal Policy Optimization, clip version, written from the lecture's J_PPO2.
 
     Paper: https://arxiv.org/abs/1707.06347. A drop-in for ``stable_baselines3.PPO``: the
@@ -145,6 +161,7 @@ class PPO2(LectureAlgorithm):
 
     def _setup_learn(self, *args: Any, **kwargs: Any) -> tuple[int, Any]:
         self._check_batch_size()  # again: set_env or load may have brought fewer envs
+        use_foreach(self.policy.optimizer)
         return super()._setup_learn(*args, **kwargs)
 
     def train(self) -> None:
@@ -153,14 +170,14 @@ class PPO2(LectureAlgorithm):
         self._update_learning_rate(self.policy.optimizer)
         clip_range = self.clip_range(self._current_progress_remaining)
         clip_range_vf = None if self.clip_range_vf is None else self.clip_range_vf(self._current_progress_remaining)
-        stats: dict[str, list[float]] = {k: [] for k in ("policy", "value", "entropy", "kl", "clip", "loss")}
-        stopped_early = False
+        rows: list[th.Tensor] = []  # one per applied minibatch, in the order of METRICS
+        stop_kl = None
         for epoch in range(self.n_epochs):
             for batch in self.rollout_buffer.get(self.batch_size):
                 actions = batch.actions
                 if isinstance(self.action_space, spaces.Discrete):
                     actions = actions.long().flatten()
-                values, log_prob, entropy = self.policy.evaluate_actions(batch.observations, actions)
+                values, log_prob, entropy = evaluate_actions(self.policy, batch.observations, actions)
                 advantages = batch.advantages
                 # Standardising a minibatch of one is meaningless (SB3 issue #325).
                 if self.normalize_advantage and len(advantages) > 1:
@@ -175,22 +192,22 @@ class PPO2(LectureAlgorithm):
                 if self.kl_coef > 0:
                     loss = loss + self.kl_coef * kl
 
-                stats["kl"].append(kl.item())
-                if self.target_kl is not None and stats["kl"][-1] > 1.5 * self.target_kl:
-                    stopped_early = True
+                if self.target_kl is not None and kl.item() > 1.5 * self.target_kl:
+                    stop_kl = kl.item()
                     if self.verbose >= 1:
-                        print(f"Early stopping at epoch {epoch}: approx_kl {stats['kl'][-1]:.3f} > 1.5 x target_kl")
+                        print(f"Early stopping at epoch {epoch}: approx_kl {stop_kl:.3f} > 1.5 x target_kl")
                     break
                 self._gradient_step(loss, f"epoch {epoch}")
-
-                stats["policy"].append(policy_loss.item())
-                stats["value"].append(v_loss.item())
-                stats["entropy"].append(entropy_loss.item())
-                stats["clip"].append(clip_fraction(log_prob, batch.old_log_prob, clip_range).item())
-                stats["loss"].append(loss.item())
+                with th.no_grad():  # read out once per train(), not with an .item() per metric and minibatch
+                    clip = clip_fraction(log_prob, batch.old_log_prob, clip_range)
+                    rows.append(th.stack([policy_loss, v_loss, entropy_loss, kl, clip, loss]))
             self._n_updates += 1
-            if stopped_early:
+            if stop_kl is not None:
                 break
+        stats = {key: [row[k] for row in th.stack(rows).tolist()] if rows else [] for k, key in enumerate(METRICS)}
+        if stop_kl is not None:
+            stats["kl"].append(stop_kl)  # the estimate that stopped the update counts too
+        stopped_early = stop_kl is not None
         self._adapt_kl_coef(stats["kl"])
         self._record(stats, clip_range, clip_range_vf)
         self.logger.record("train/stopped_early", int(stopped_early))
