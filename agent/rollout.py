@@ -24,7 +24,7 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.type_aliases import RolloutBufferSamples
 from stable_baselines3.common.vec_env import VecEnv
 
-from agent.fast_policy import act
+from agent.fast_policy import PolicyCalls
 
 #: The arrays SB3's ``RolloutBuffer.get`` flattens to (n_steps * n_envs, ...) on its first call.
 _FLATTENED = ("observations", "actions", "values", "log_probs", "advantages", "returns")
@@ -36,8 +36,8 @@ class TorchRolloutBuffer(RolloutBuffer):
     SB3's ``get`` gathers each minibatch with numpy fancy indexing, casts the actions, and
     copies the result into new tensors. Here the first ``get`` after a rollout flattens the
     arrays exactly as SB3 does and wraps them as tensors once (sharing memory on the CPU);
-    each minibatch is then one ``index_select`` per field, in the order of the same
-    ``np.random.permutation``. The actions are cast to float32 once, so writes to
+    each epoch gathers every field once, in the order of the same ``np.random.permutation``,
+    and its minibatches are consecutive slices of that. The actions are cast to float32 once, so writes to
     ``actions`` after the first ``get`` are not seen (SB3 would see them).
     """
 
@@ -75,11 +75,10 @@ class TorchRolloutBuffer(RolloutBuffer):
         assert self.full, ""
         n_samples = self.buffer_size * self.n_envs
         indices = np.random.permutation(n_samples)  # noqa: NPY002 -- SB3's draw, so seeded runs match
-        tensors = self._as_tensors()
-        order = th.from_numpy(indices).to(self.device)
+        shuffled = self._select(self._as_tensors(), th.from_numpy(indices).to(self.device))
         batch_size = n_samples if batch_size is None else batch_size
         for start in range(0, n_samples, batch_size):
-            yield self._select(tensors, order[start : start + batch_size])
+            yield RolloutBufferSamples(*(field[start : start + batch_size] for field in shuffled))
 
     def _get_samples(self, batch_inds: np.ndarray, env: object = None) -> RolloutBufferSamples:
         return self._select(self._as_tensors(), th.as_tensor(batch_inds, device=self.device))
@@ -152,13 +151,14 @@ class FastRollouts(OnPolicyAlgorithm):
         n_steps = 0
         rollout_buffer.reset()
         callback.on_rollout_start()
+        policy_calls = PolicyCalls(self.policy)
         box_actions = isinstance(self.action_space, spaces.Box)
         discrete_actions = isinstance(self.action_space, spaces.Discrete)
 
         while n_steps < n_rollout_steps:
             with th.no_grad():
                 obs_tensor = th.as_tensor(self._last_obs, device=self.device)
-                actions, values, log_probs = act(self.policy, obs_tensor)
+                actions, values, log_probs = policy_calls.act(obs_tensor)
             actions = actions.cpu().numpy()
             clipped_actions = actions
             if box_actions:
