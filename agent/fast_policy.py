@@ -13,6 +13,7 @@ go through the policy's own methods.
 
 from __future__ import annotations
 
+import numpy as np
 import torch as th
 from stable_baselines3.common.distributions import CategoricalDistribution
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
@@ -46,7 +47,10 @@ class PolicyCalls:
         values = self._layer(self.policy.value_net, latent_vf)
         log_pmf = normalized_logits(self._layer(self.policy.action_net, latent_pi))
         actions = sample(log_pmf)
-        return actions, values, log_prob(log_pmf, actions)
+        log_probs = log_prob(log_pmf, actions)
+        if np.isnan(log_probs.cpu().numpy()).any():  # a NaN or inf logit, which multinomial refuses
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        return actions, values, log_probs
 
     def evaluate_actions(self, obs: th.Tensor, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
         """Values, log-probabilities of ``actions`` and entropies, as ``policy.evaluate_actions``."""
@@ -102,8 +106,16 @@ def normalized_logits(logits: th.Tensor) -> th.Tensor:
 
 
 def sample(log_pmf: th.Tensor) -> th.Tensor:
-    """One action per row, drawn as ``Categorical.sample`` draws it (same generator calls)."""
-    return th.multinomial(th.softmax(log_pmf, dim=-1), 1, True).reshape(-1)
+    """One action per row, as ``Categorical.sample``'s ``torch.multinomial(probs, 1, True)``.
+
+    For one sample, torch's multinomial draws q ~ Exp(1) with ``exponential_`` and takes
+    argmax(p / q), the Gumbel-max trick (ATen's ``multinomial``). Doing that here skips its
+    argument checks, four reductions and two host syncs, a third of a rollout step's sampling;
+    the same generator calls give the same actions (pinned in tests/test_ppo2_speed_path.py).
+    :meth:`PolicyCalls.act` refuses a NaN or inf probability, as multinomial does.
+    """
+    probs = th.softmax(log_pmf, dim=-1)
+    return (probs / th.empty_like(probs).exponential_()).argmax(dim=-1)
 
 
 def log_prob(log_pmf: th.Tensor, actions: th.Tensor) -> th.Tensor:

@@ -2,13 +2,14 @@
 
 :class:`FastRollouts` collects rollouts as SB3's ``OnPolicyAlgorithm.collect_rollouts`` does,
 with the same callbacks, ``locals``, episode statistics and time-limit bootstrapping, but
-skips the work around the maths: a validated ``torch.distributions.Categorical`` per step
-(see :mod:`agent.fast_policy`), the buffer's defensive copies, and a Python loop over every
-env to find the truncated ones. :class:`TorchRolloutBuffer` is SB3's ``RolloutBuffer`` whose
-minibatches are cut from tensors made once per rollout.
+skips the work around the maths: the policy's per-call overhead (:mod:`agent.fast_policy`),
+autograd's bookkeeping (``inference_mode``), handing ``locals()`` to a callback that cannot
+read them, the buffer's defensive copies, and a Python loop over every env to find the
+truncated ones. :class:`TorchRolloutBuffer` is SB3's ``RolloutBuffer`` whose minibatches
+are cut from tensors made once per rollout.
 
-Both keep SB3's numbers and random draws: the same network calls in the same order, the same
-``torch.multinomial`` per step and the same ``np.random.permutation`` per epoch.
+Both keep SB3's numbers and random draws: the same network operations in the same order,
+the same draws of torch's generator per step and the same ``np.random.permutation`` per epoch.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, ConvertCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.type_aliases import RolloutBufferSamples
 from stable_baselines3.common.vec_env import VecEnv
@@ -37,8 +38,8 @@ class TorchRolloutBuffer(RolloutBuffer):
     copies the result into new tensors. Here the first ``get`` after a rollout flattens the
     arrays exactly as SB3 does and wraps them as tensors once (sharing memory on the CPU);
     each epoch gathers every field once, in the order of the same ``np.random.permutation``,
-    and its minibatches are consecutive slices of that. The actions are cast to float32 once, so writes to
-    ``actions`` after the first ``get`` are not seen (SB3 would see them).
+    and its minibatches are consecutive slices of that. The actions are cast to float32
+    once, so writes to ``actions`` after the first ``get`` are not seen (SB3 would see them).
     """
 
     _tensors: RolloutBufferSamples | None
@@ -152,11 +153,13 @@ class FastRollouts(OnPolicyAlgorithm):
         rollout_buffer.reset()
         callback.on_rollout_start()
         policy_calls = PolicyCalls(self.policy)
+        # learn() without a callback wraps None in a ConvertCallback, which never reads locals.
+        callback_reads_locals = not (type(callback) is ConvertCallback and callback.callback is None)
         box_actions = isinstance(self.action_space, spaces.Box)
         discrete_actions = isinstance(self.action_space, spaces.Discrete)
 
         while n_steps < n_rollout_steps:
-            with th.no_grad():
+            with th.inference_mode():  # no_grad, minus autograd's version counting
                 obs_tensor = th.as_tensor(self._last_obs, device=self.device)
                 actions, values, log_probs = policy_calls.act(obs_tensor)
             actions = actions.cpu().numpy()
@@ -170,7 +173,8 @@ class FastRollouts(OnPolicyAlgorithm):
             new_obs, rewards, dones, infos = env.step(clipped_actions)
             self.num_timesteps += env.num_envs
 
-            callback.update_locals(locals())
+            if callback_reads_locals:
+                callback.update_locals(locals())
             if not callback.on_step():
                 return False
 
