@@ -39,9 +39,11 @@ def update_tensors_together(optimizer: th.optim.Optimizer) -> None:
     for group in optimizer.param_groups:
         if any(p.device.type != "cpu" for p in group["params"]):
             continue
-        if isinstance(optimizer, th.optim.Adam) and group.get("fused", False) is None and not group.get("foreach"):
+        if group.get("foreach", False) is not None or group.get("fused") is not None:
+            continue  # the user's choice
+        if isinstance(optimizer, th.optim.Adam):
             group["fused"], group["foreach"] = True, False
-        elif group.get("foreach", False) is None and not group.get("fused"):
+        else:
             group["foreach"] = True
 
 
