@@ -4,7 +4,7 @@ Per call, SB3's ``ActorCriticPolicy`` builds a validated ``torch.distributions.C
 and goes through ``nn.Module.__call__`` for each of a dozen layers; at the 32 observations
 of a rollout step that costs more than the network. :class:`PolicyCalls` runs the same
 operations as SB3's ``forward`` and ``evaluate_actions`` with torch's ``Categorical``
-(logits less their logsumexp, softmax, ``torch.multinomial`` with replacement, gather) and
+(logits less their logsumexp, softmax, the draws of ``torch.multinomial``, gather) and
 calls each layer's ``forward`` directly when no hook or ``torch.compile`` would intervene.
 Actions, values, log-probabilities and random draws are bit for bit SB3's; only the
 entropy differs, by rounding (:func:`entropy`). Other policies and action distributions
@@ -92,7 +92,7 @@ def has_plain_categorical_head(policy: BasePolicy) -> bool:
 
 def calls_only_forward(module: nn.Module) -> bool:
     """Calling ``module`` or any module inside it runs just its ``forward``: no hooks, no compile."""
-    if any(getattr(torch_module, name, None) for name in _GLOBAL_HOOKS) or th._C._get_tracing_state():
+    if any(getattr(torch_module, name, None) for name in _GLOBAL_HOOKS):
         return False
     return not any(
         getattr(m, "_compiled_call_impl", None) is not None or any(getattr(m, name, None) for name in _HOOKS)

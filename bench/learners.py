@@ -10,10 +10,16 @@ order of the learners rotates from seed to seed, so none always runs first.
 Speed (``--speed``): PPO2 and SB3's PPO train on ``SpaceshipVecEnv`` (in ``VecMonitor``, as
 play.py's ``make_train_env``) with equal hyperparameters, taking turns, ``--repeats`` times
 per configuration: play.py's defaults, and ``small`` (64 envs, n_steps 128, batch 1024,
-4 epochs, lr 1e-3). Each prints steps/s of learn() by wall clock and by process CPU time
-(the machine is shared, so CPU time is the steadier), the PPO2 / SB3 ratio of the medians,
-and where each learner's wall time goes: collect_rollouts, train, other. Torch uses
-``--threads`` intra-op threads, set here for both learners.
+4 epochs, lr 1e-3). Each run prints the steps/s of ``learn`` by wall clock and by process
+CPU time (the machine is shared, so CPU time is the steadier) and where its wall time
+goes: ``collect_rollouts`` (and within it the env's ``step``), ``train``, and the rest. The
+summary gives the medians and the PPO2 / SB3 ratio of the medians.
+
+Threads: torch runs ``--threads`` intra-op threads (default 1), set here for both learners,
+as play.py does. On a busy 2-core machine, 2 threads under libgomp's default wait policy
+make each large op wait for a descheduled thread (a 2048 x 59 -> 64 linear: 0.1 ms with 1
+thread, 3-8 ms with 2); ``OMP_WAIT_POLICY=ACTIVE`` in the environment makes 2 threads pay,
+at the price of a second core spinning.
 """
 
 from __future__ import annotations
@@ -35,8 +41,8 @@ from spaceship_env.evaluation import play_episodes
 
 LEARNERS = {"PPO2": (PPO2, "ppo2"), "SB3 PPO": (PPO, "sb3-ppo"), "PolicyGradient": (PolicyGradient, "pg")}
 
-#: Where a learner's wall time goes, in the speed comparison.
-PARTS = ("collect", "train", "other")
+#: Where a learner's wall time goes, in the speed comparison; "env" is part of "collect".
+PARTS = ("collect", "env", "train", "other")
 
 #: The speed configurations: (n_envs, hyperparameters).
 SPEED_CONFIGS: dict[str, tuple[int, dict[str, Any]]] = {
@@ -104,8 +110,14 @@ class SpeedRun:
 
     def share(self, part: str) -> float:
         if part == "other":
-            return 1.0 - sum(self.parts.values()) / self.wall
+            return 1.0 - (self.parts["collect"] + self.parts["train"]) / self.wall
         return self.parts[part] / self.wall
+
+    def shares(self) -> str:
+        return (
+            f"collect {self.share('collect'):3.0%} (env {self.share('env'):3.0%}) "
+            f"train {self.share('train'):3.0%} other {self.share('other'):3.0%}"
+        )
 
 
 def timing(parts: dict[str, float], name: str, method: Callable) -> Callable:
@@ -125,8 +137,10 @@ def timing(parts: dict[str, float], name: str, method: Callable) -> Callable:
 def speed_run(name: str, config: str, timesteps: int, seed: int) -> SpeedRun:
     cls, _ = LEARNERS[name]
     n_envs, hyperparams = SPEED_CONFIGS[config]
-    model = cls("MlpPolicy", make_train_env("features", n_envs, seed), seed=seed, device="cpu", **hyperparams)
+    venv = make_train_env("features", n_envs, seed)
+    model = cls("MlpPolicy", venv, seed=seed, device="cpu", **hyperparams)
     parts: dict[str, float] = {}
+    venv.step = timing(parts, "env", venv.step)
     model.collect_rollouts = timing(parts, "collect", model.collect_rollouts)
     model.train = timing(parts, "train", model.train)
     wall, cpu = time.perf_counter(), time.process_time()
@@ -144,14 +158,11 @@ def compare_speed(timesteps: int, repeats: int, configs: list[str]) -> None:
             for name in names[k % 2 :] + names[: k % 2]:
                 r = speed_run(name, config, timesteps, seed=k)
                 runs[name].append(r)
-                print(
-                    f"{config:8s} run {k} {name:8s} {r.wall_rate:7.0f} steps/s wall {r.cpu_rate:7.0f} cpu  "
-                    f"collect {r.share('collect'):4.0%} train {r.share('train'):4.0%} other {r.share('other'):4.0%}",
-                    flush=True,
-                )
+                rates = f"{r.wall_rate:7.0f} steps/s wall {r.cpu_rate:7.0f} CPU"
+                print(f"{config:8s} run {k} {name:8s} {rates}  {r.shares()}", flush=True)
         summary.append((config, runs))
-    print("\n| config | learner | steps/s wall (median) | steps/s CPU (median) | collect | train | other |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| config | learner | steps/s wall (median) | steps/s CPU (median) | collect | (env) | train | other |")
+    print("|---|---|---|---|---|---|---|---|")
     for config, runs in summary:
         for name in names:
             rs = runs[name]
