@@ -117,6 +117,26 @@ def test_pixels_train_evaluate_and_watch_end_to_end(play, tmp_path):
     assert result.returncode == 0 and (tmp_path / "pixels.gif").stat().st_size > 0, result.stderr
 
 
+@pytest.mark.parametrize("obs", ["small_screen", "grid"])
+def test_the_cnn_observations_train_evaluate_and_watch_end_to_end_with_the_network_view(obs, play, tmp_path):
+    short = ["--lives", 1]
+    tiny = ["--timesteps", 512, "--n-envs", 4, "--n-steps", 64, "--batch-size", 128, "--n-epochs", 1]
+    result = play("train", "--obs", obs, *tiny, *short, "--eval-episodes", 1, "--run-dir", tmp_path / "run")
+    assert result.returncode == 0, result.stderr
+    model = tmp_path / "run" / "model.zip"
+    loaded = PPO2.load(model)  # the features extractor, by its dotted path under agent.
+    assert type(loaded.policy.features_extractor).__module__ == "agent.cnn"
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["hyperparams"]["policy_kwargs"] == {
+        "features_extractor_class": f"agent.cnn.{'ScreenCNN' if obs == 'small_screen' else 'GridCNN'}"
+    }
+    result = play("evaluate", "--model", model, "--episodes", 2, *short)
+    assert result.returncode == 0 and "agent" in result.stdout, result.stderr
+    result = play("watch", "--model", model, "--record", tmp_path / "cnn.gif", *short)
+    assert result.returncode == 0, result.stderr
+    frames = imageio.mimread(tmp_path / "cnn.gif")
+    assert frames[0].shape[1] == 480 + 300  # the game, and a panel wide enough for the network's view
+
+
 def test_no_arguments_trains_the_defaults_then_shows_an_episode(tmp_path, monkeypatch, capsys):
     from experiments import cli
 
@@ -156,7 +176,7 @@ def test_watch_draws_each_frame_after_its_step_and_ends_on_the_cleared_screen(mo
 
     shown = []
 
-    def show(self, frame, probs, title):
+    def show(self, frame, probs, title, seen=None):
         shown.append((frame, title))
         return frame
 
