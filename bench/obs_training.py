@@ -5,8 +5,9 @@
 Each observation type trains ``play.py train --obs OBS`` would (its env, policy and tuned
 hyperparameters, 32 games, one torch thread, no evaluation or checkpoints) for
 ``--rollouts`` whole rollouts, after one rollout of warm-up. The types take turns over
-``--rounds`` rounds and each reports its best round, so a slow spell of the machine
-(shared by others) lands on none of them alone.
+``--rounds`` rounds and each reports its best round, in steps per second of this
+process's CPU time (one torch thread), so a slow spell of the machine (shared by
+others) lands on none of them.
 
 Targets: small_screen >= 6x (goal 10x) today's ``--obs pixels``; grid >= 0.3x the features.
 """
@@ -33,9 +34,9 @@ def model_for(obs: str, n_envs: int):
 
 def steps_per_second(model, rollouts: int) -> float:
     steps = rollouts * model.n_steps * model.n_envs
-    start = time.perf_counter()
+    start = time.process_time()
     model.learn(steps, reset_num_timesteps=False)
-    return steps / (time.perf_counter() - start)
+    return steps / (time.process_time() - start)
 
 
 def main() -> None:

@@ -23,6 +23,9 @@ from spaceship_env.screens import ScreenStack
 
 #: Pixel observations: grey frames of this size, the last this many stacked.
 SCREEN_SIZE, N_STACK = 84, 4
+#: Rewards are scaled by this for the learners whose CNN π and value share (see ``ScaleReward``);
+#: an alien is then worth 0.25 to 1.5, a wave 31.5. Returns logged and evaluated stay the game's.
+REWARD_SCALE = {"small_screen": 0.05, "grid": 0.05}
 #: What ``VecMonitor`` writes beside each episode's return and length.
 MONITOR_KEYS = ("end_reason",)
 
@@ -35,7 +38,7 @@ def make_train_env(
     monitor_file: str | None = None,
     append: bool = False,
 ):
-    """The batched game with episode stats; pixels get the usual Atari pre-processing.
+    """The batched game with episode stats; pixels get the usual Atari pre-processing, CNNs scaled rewards.
 
     ``append`` continues an existing ``monitor_file`` (a resumed run) instead of starting it afresh.
     """
@@ -43,7 +46,7 @@ def make_train_env(
     from stable_baselines3.common.vec_env import VecFrameStack, VecMonitor
 
     from spaceship_env.sb3 import SpaceshipVecEnv
-    from spaceship_env.wrappers import GreyResize
+    from spaceship_env.wrappers import GreyResize, ScaleReward
 
     games = SpaceshipVecEnv(n_envs, obs_type=obs, **(game or {}))
     venv = VecMonitor(games, None if append else monitor_file, MONITOR_KEYS)
@@ -52,6 +55,8 @@ def make_train_env(
     venv.seed(seed)
     if obs == "pixels":
         venv = VecFrameStack(GreyResize(venv, SCREEN_SIZE), n_stack=N_STACK)
+    if obs in REWARD_SCALE:
+        venv = ScaleReward(venv, REWARD_SCALE[obs])
     return venv
 
 

@@ -39,7 +39,8 @@ SCREEN_H, SCREEN_W = CROP_HEIGHT // BLOCK, C.WIDTH // BLOCK  # 52, 40
 N_STACK = 2
 #: BT.601 luma weights, per mille.
 LUMA_PER_MILLE = (299, 587, 114)
-_HALF, _SHIFT = BLOCK * BLOCK // 2, 2 * (BLOCK.bit_length() - 1)  # x // 16 is x >> 4
+_BLOCK_BITS = BLOCK.bit_length() - 1  # x // 4 is x >> 2
+_HALF, _SHIFT = BLOCK * BLOCK // 2, 2 * _BLOCK_BITS
 
 
 def grey(frame: np.ndarray) -> np.ndarray:
@@ -55,9 +56,12 @@ def block_sums(grey_frames: np.ndarray) -> np.ndarray:
     return blocks.sum(axis=(-3, -1), dtype=np.int32)
 
 
-def average(sums: np.ndarray) -> np.ndarray:
-    """Block sums to the block means, rounded half up, as uint8."""
-    return ((sums + _HALF) >> _SHIFT).astype(np.uint8)
+def average(sums: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Block sums to the block means, rounded half up, as uint8 (into ``out`` if given)."""
+    rounded = sums + _HALF
+    if out is None:
+        return (rounded >> _SHIFT).astype(np.uint8)
+    return np.right_shift(rounded, _SHIFT, out=out, casting="unsafe")
 
 
 def downsample(frames: np.ndarray) -> np.ndarray:
@@ -77,11 +81,8 @@ ALIEN_GREYS = np.stack([grey(s) for s in R._ALIEN_SPRITES]).astype(np.int16)
 _COL_BLOCKS = C.COL_PITCH // BLOCK
 _COL_PIXELS_H = (C.N_ROWS - 1) * C.ROW_PITCH + C.ALIEN_H + BLOCK - 1
 _COL_H = -(-_COL_PIXELS_H // BLOCK)  # 21 block rows
-#: Padding of the formation's canvas: a formation may hang off the screen by its dead columns.
-_PAD_LEFT = -(C.FORMATION_X_MIN // BLOCK)
-_PAD_RIGHT = C.N_COLS * _COL_BLOCKS
-_PAD_BOTTOM = _COL_H
-_CANVAS_H, _CANVAS_W = SCREEN_H + _PAD_BOTTOM, _PAD_LEFT + SCREEN_W + _PAD_RIGHT
+#: The canvas: the screen, and below it room for the empty bottom of a low column's image.
+_CANVAS_H, _CANVAS_W = SCREEN_H + _COL_H, SCREEN_W
 _SHIP_ROW = C.SHIP_Y // BLOCK  # the ship's rows start a block row
 _SHIP_ROWS = C.SHIP_H // BLOCK
 _SHIP_COLS = -(-(2 * C.SHIP_HALF_W + BLOCK) // BLOCK)  # 3
@@ -143,24 +144,29 @@ def _tables() -> dict[str, np.ndarray]:
     return {name: table.astype(np.int16) for name, table in tables.items()}
 
 
+@functools.cache
+def _ground_rows() -> slice:
+    """The block rows where the background is not black: the ground's."""
+    rows = np.flatnonzero(_tables()["background"].any(axis=1))
+    return slice(rows[0], rows[-1] + 1)
+
+
 def _offsets(height: int, width: int, row_stride: int) -> np.ndarray:
     """Flat offsets of a ``height x width`` patch's cells from its top left, rows ``row_stride`` apart."""
     return (np.arange(height)[:, None] * row_stride + np.arange(width)).ravel()
 
 
-_FORMATION_OFFSETS = _offsets(_COL_H, C.N_COLS * _COL_BLOCKS, _CANVAS_W)
 _SHIP_OFFSETS = _SHIP_ROW * _CANVAS_W + _offsets(_SHIP_ROWS, _SHIP_COLS, _CANVAS_W)
-#: Each cell of the formation's image, row by row: the column it shows, and its place in that column's image.
+#: A column's image covers 3 blocks of its 4 (8 pixels at any offset within 4): these cells.
+_COL_WIDE = -(-(C.ALIEN_W + BLOCK - 1) // BLOCK)
 _COL_SIZE = _COL_H * _COL_BLOCKS
-_FORMATION_COLUMN = np.tile(np.repeat(np.arange(C.N_COLS), _COL_BLOCKS), _COL_H)
-_FORMATION_CELL = np.repeat(np.arange(_COL_H) * _COL_BLOCKS, C.N_COLS * _COL_BLOCKS) + np.tile(
-    np.arange(_COL_BLOCKS), _COL_H * C.N_COLS
-)
+_COLUMN_CELLS = _offsets(_COL_H, _COL_WIDE, _COL_BLOCKS)
+_COLUMN_OFFSETS = _offsets(_COL_H, _COL_WIDE, _CANVAS_W)
 
 
-def small_screens(game: C.SpaceshipCore) -> np.ndarray:
+def small_screens(game: C.SpaceshipCore, out: np.ndarray | None = None) -> np.ndarray:
     """Every game's small frame, ``(n, 52, 40)`` uint8: ``downsample(draw_frame(game, i))`` for each i."""
-    return average(small_screen_sums(game))
+    return average(small_screen_sums(game), out)
 
 
 def small_screen_sums(game: C.SpaceshipCore) -> np.ndarray:
@@ -173,10 +179,10 @@ def small_screen_sums(game: C.SpaceshipCore) -> np.ndarray:
     n = game.n
     canvas = np.zeros((n, _CANVAS_H, _CANVAS_W), np.int16)
     flat = canvas.reshape(-1)
-    origin = np.arange(n) * (_CANVAS_H * _CANVAS_W) + _PAD_LEFT  # each game's block (0, 0) in ``flat``
+    origin = np.arange(n) * (_CANVAS_H * _CANVAS_W)  # each game's block (0, 0) in ``flat``
     _add_formation(game, t, flat, origin)
-    screen = canvas[:, :SCREEN_H, _PAD_LEFT : _PAD_LEFT + SCREEN_W]
-    screen += t["background"]
+    screen = canvas[:, :SCREEN_H]
+    screen[:, _ground_rows()] += t["background"][_ground_rows()]
     lives = np.minimum(game.lives, R.MAX_LIVES_SHOWN)
     hud_rows = R.HUD_BOTTOM // BLOCK
     screen[:, :hud_rows] += t["score"][game.score]
@@ -191,13 +197,16 @@ def small_screen_sums(game: C.SpaceshipCore) -> np.ndarray:
 
 
 def _add_formation(game: C.SpaceshipCore, t: dict[str, np.ndarray], flat: np.ndarray, origin: np.ndarray) -> None:
-    """The aliens: each game's formation, 6 column images side by side, taken and put in place at once."""
-    fx, fy = game.form_x, game.form_y
-    sub_offset = (fy % BLOCK) * BLOCK + fx % BLOCK
-    image = (game.col_rows[:, : C.N_COLS].astype(np.int64) * BLOCK**2 + sub_offset[:, None]) * _COL_SIZE
-    formation = t["columns"].take(image.take(_FORMATION_COLUMN, axis=1) + _FORMATION_CELL)
-    top_left = origin + (fy // BLOCK) * _CANVAS_W + fx // BLOCK
-    flat[top_left[:, None] + _FORMATION_OFFSETS] = formation
+    """The aliens: the image of every living column of every game, taken and put in place at once.
+
+    A living column is on the screen; only the empty bottom of its image may hang below it.
+    The images go on a blank canvas (the columns do not overlap): the background comes after.
+    """
+    g, c = game.col_rows[:, : C.N_COLS].nonzero()
+    fx, fy = game.form_x[g], game.form_y[g]
+    image = (game.col_rows[g, c].astype(np.int64) * BLOCK**2 + (fy % BLOCK) * BLOCK + fx % BLOCK) * _COL_SIZE
+    top_left = origin[g] + (fy // BLOCK) * _CANVAS_W + fx // BLOCK + c * _COL_BLOCKS
+    flat[top_left[:, None] + _COLUMN_OFFSETS] = t["columns"].take(image[:, None] + _COLUMN_CELLS)
 
 
 def _add_laser(game: C.SpaceshipCore, t: dict[str, np.ndarray], screen: np.ndarray, lives: np.ndarray) -> None:
@@ -219,17 +228,20 @@ def _add_bombs(game: C.SpaceshipCore, flat: np.ndarray, origin: np.ndarray) -> N
     """The bombs: in a bomb's block row, its rows above the block's bottom; in the next, the rest.
 
     A bomb that may lie on the laser, an alien or another bomb goes pixel by pixel instead.
+    Slot by slot over all games, an empty slot adding nothing (at block 0).
     """
     tangled = game.bomb_on & _bomb_may_cover(game)  # (slots, games)
+    plain = game.bomb_on
     if tangled.any():
         _add_bomb_pixels(game, flat, origin, *tangled.nonzero())
-    k, g = (game.bomb_on & ~tangled).nonzero()
-    x, y = game.bomb_x[k, g], game.bomb_y[k, g]
-    cell = origin[g] + (y // BLOCK) * _CANVAS_W + x // BLOCK
-    below = y % BLOCK  # the bomb's pixels in the next block row
-    cut = (y // BLOCK + 1) * BLOCK >= C.GROUND_Y  # the ground, which starts a block row, cuts those off
-    np.add.at(flat, cell, ((BLOCK - below) * BOMB_GREY).astype(np.int16))
-    np.add.at(flat, cell + _CANVAS_W, np.where(cut, 0, below * BOMB_GREY).astype(np.int16))
+        plain = plain & ~tangled
+    x, y = game.bomb_x, game.bomb_y
+    row = y >> _BLOCK_BITS
+    cell = np.where(plain, origin + row * _CANVAS_W + (x >> _BLOCK_BITS), 0)
+    below = y & (BLOCK - 1)  # the bomb's pixels in the next block row
+    cut = (row + 1) * BLOCK >= C.GROUND_Y  # the ground, which starts a block row, cuts those off
+    np.add.at(flat, cell, np.where(plain, (BLOCK - below) * BOMB_GREY, 0).astype(np.int16))
+    np.add.at(flat, cell + _CANVAS_W, np.where(plain & ~cut, below * BOMB_GREY, 0).astype(np.int16))
 
 
 def _bomb_may_cover(game: C.SpaceshipCore) -> np.ndarray:
@@ -284,8 +296,11 @@ def _ship_covers_something(game: C.SpaceshipCore) -> np.ndarray:
     Neither happens while a game runs: the aliens have landed when they reach the ship's
     rows, and a bomb there has hit it (but after the wave is cleared).
     """
-    lowest = C.LOWEST_ROW.take(np.bitwise_or.reduce(game.col_rows, axis=1))
-    aliens_low = (lowest >= 0) & (game.form_y + C.ROW_BOTTOMS.take(lowest) > C.SHIP_Y)
+    aliens_low = game.form_y + C.ROW_BOTTOMS[-1] > C.SHIP_Y  # the formation's lowest row could
+    low = aliens_low.nonzero()[0]
+    if len(low):
+        lowest = C.LOWEST_ROW.take(np.bitwise_or.reduce(game.col_rows[low], axis=1))
+        aliens_low[low] = (lowest >= 0) & (game.form_y[low] + C.ROW_BOTTOMS.take(lowest) > C.SHIP_Y)
     near = np.abs(game.bomb_x - game.ship_x) <= C.SHIP_HALF_W
     level = (game.bomb_y + C.BOMB_H > C.SHIP_Y) & (game.bomb_y < C.SHIP_Y + C.SHIP_H)
     bomb_at_ship = (game.bomb_on & near & level).any(axis=0)
@@ -328,11 +343,10 @@ class ScreenStack:
 
     def __call__(self, game: C.SpaceshipCore) -> np.ndarray:
         """Push every game's newest frame; returns the stacks (this object's array, not a copy)."""
-        newest = small_screens(game)
         if self.frames is None:
             self.frames = np.zeros((game.n, N_STACK, SCREEN_H, SCREEN_W), np.uint8)
         self.frames[:, :-1] = self.frames[:, 1:]
-        self.frames[:, -1] = newest
+        newest = small_screens(game, self.frames[:, -1])
         fresh = (game.t == 0).nonzero()[0]
         if len(fresh):
             self.frames[fresh] = newest[fresh, None]
