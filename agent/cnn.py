@@ -7,9 +7,9 @@ Pass one to any of the learners with ``policy_kwargs``::
 A saved model names the class by its dotted path (``agent.cnn.ScreenCNN``), which
 :mod:`agent.allowed_classes` lets a model file name, so ``PPO2.load(path)`` rebuilds it.
 
-SB3's ``NatureCNN`` on 4 x 84 x 84 frames costs about 530 µs per sample (forward and
-backward) on a 2-core CPU; :class:`ScreenCNN` on the 2 x 52 x 40 small screen about a
-tenth of that (``python bench/cnn_cost.py``).
+SB3's ``NatureCNN`` on 4 x 84 x 84 frames costs about 830 µs per sample (forward and
+backward, one thread) on this project's 2-core CPU; :class:`ScreenCNN` on the 2 x 52 x 40
+small screen 44 µs (``python bench/cnn_cost.py``).
 """
 
 from __future__ import annotations
