@@ -118,8 +118,8 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
             if name not in accepted:
                 raise UsageError(f"{_flag(name)} does not apply to --algo {config.algo}")
             hyperparams[name] = given[name]
-    if "net_arch" in given:
-        hyperparams["policy_kwargs"] = {"net_arch": given["net_arch"]}
+    if "net_arch" in given:  # beside the features extractor, if the observations have one
+        hyperparams["policy_kwargs"] = {**hyperparams.get("policy_kwargs", {}), "net_arch": given["net_arch"]}
     config.hyperparams = hyperparams
     return config
 

@@ -15,8 +15,8 @@ from typing import Any
 
 #: The learners ``--algo`` names.
 ALGOS = ("ppo2", "pg", "sb3-ppo")
-#: The observations ``--obs`` names.
-OBS_TYPES = ("features", "pixels")
+#: The observations ``--obs`` names (``spaceship_env``'s ``obs_type``).
+OBS_TYPES = ("features", "grid", "small_screen", "pixels")
 #: Above this, a budget is a typo, not a plan.
 MAX_TIMESTEPS = 10**12
 
@@ -69,7 +69,12 @@ class TrainConfig:
     """Everything a training run depends on; written to the run folder as ``config.json``."""
 
     algo: str = option("ppo2", "learner: ppo2 (ours), pg (REINFORCE, mean baseline) or sb3-ppo", choices=ALGOS)
-    obs: str = option("features", "observations: features (fast) or pixels (84x84 grey, stacked 4)", choices=OBS_TYPES)
+    obs: str = option(
+        "features",
+        "observations: features (fast), grid (MinAtar-like channels), small_screen (52x40 grey, stacked 2) "
+        "or pixels (84x84 grey, stacked 4)",
+        choices=OBS_TYPES,
+    )
     timesteps: int = option(5_000_000, "environment steps in all", type=count(1, MAX_TIMESTEPS))
     n_envs: int = option(32, "games stepped together in one SpaceshipVecEnv", type=count(1))
     seed: int = option(0, "seed of the networks and of game i (seed + i)", type=count(0))
@@ -92,7 +97,8 @@ class TrainConfig:
         return {name: getattr(self, name) for name in GAME_FIELDS}
 
     def save(self, path: pathlib.Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        """``config.json``; a class in the hyperparameters (a features extractor) is written as its dotted path."""
+        path.write_text(json.dumps(asdict(self), indent=2, default=_class_path) + "\n")
 
     @classmethod
     def load(cls, path: pathlib.Path) -> TrainConfig:
@@ -109,6 +115,12 @@ class TrainConfig:
         return config
 
 
+def _class_path(value: Any) -> str:
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    raise TypeError(f"{value!r} cannot be written to config.json")
+
+
 #: The fields of :class:`TrainConfig` that are the game's arguments; watch, play and evaluate take them too.
 GAME_FIELDS = ("difficulty", "lives", "repeat_action_probability", "frameskip")
 
@@ -122,10 +134,22 @@ def config_options() -> list[tuple[str, Any, str, dict[str, Any]]]:
     ]
 
 
+def _extractor(obs: str) -> dict[str, Any]:
+    """``policy_kwargs`` with the features extractor sized for ``obs`` (none for the features and pixels)."""
+    if obs not in ("small_screen", "grid"):
+        return {}
+    from agent.cnn import GridCNN, ScreenCNN
+
+    return {"policy_kwargs": {"features_extractor_class": ScreenCNN if obs == "small_screen" else GridCNN}}
+
+
 def default_hyperparams(algo: str, obs: str) -> dict[str, Any]:
     """Tuned defaults for Spaceship-v0 (see README for the runs that chose them)."""
     if algo == "pg":
-        return {"learning_rate": 1e-3, "n_steps": 512}
+        return {"learning_rate": 1e-3, "n_steps": 512, **_extractor(obs)}
+    if obs in ("small_screen", "grid"):  # rewards scaled by experiments.envs.REWARD_SCALE
+        return {"n_steps": 128, "batch_size": 256, "n_epochs": 4, "learning_rate": 2.5e-4, "ent_coef": 0.01,
+                **_extractor(obs)}  # fmt: skip
     if obs == "pixels":
         return {"n_steps": 128, "batch_size": 256, "n_epochs": 4, "learning_rate": 2.5e-4, "ent_coef": 0.01}
     return {

@@ -1,9 +1,10 @@
 """The environments of an experiment: the batched training env, and what a policy sees.
 
-A policy trained with ``--obs pixels`` sees grey 84 x 84 frames, stacked 4, channel
-first (SB3's ``VecFrameStack`` then ``VecTransposeImage``). :class:`StackedScreens`
-builds the same observation straight from a core, so that evaluation and watching play
-on the one evaluator, :func:`spaceship_env.evaluation.play_episodes`.
+A policy sees what ``gym.make("Spaceship-v0", obs_type=obs)`` gives, but for ``--obs
+pixels``: grey 84 x 84 frames, stacked 4, channel first (SB3's ``VecFrameStack`` then
+``VecTransposeImage``). :func:`observer` builds each observation straight from a core,
+so that evaluation and watching play on the one evaluator,
+:func:`spaceship_env.evaluation.play_episodes`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ from gymnasium import spaces
 from spaceship_env import core as C
 from spaceship_env.env import observation_space
 from spaceship_env.features import features
+from spaceship_env.grid import grid
 from spaceship_env.render import draw_frame
+from spaceship_env.screens import ScreenStack
 
 #: Pixel observations: grey frames of this size, the last this many stacked.
 SCREEN_SIZE, N_STACK = 84, 4
+#: Rewards are scaled by this for the learners whose CNN π and value share (see ``ScaleReward``);
+#: an alien is then worth 0.25 to 1.5, a wave 31.5. Returns logged and evaluated stay the game's.
+REWARD_SCALE = {"small_screen": 0.05, "grid": 0.05}
 #: What ``VecMonitor`` writes beside each episode's return and length.
 MONITOR_KEYS = ("end_reason",)
 
@@ -32,7 +38,7 @@ def make_train_env(
     monitor_file: str | None = None,
     append: bool = False,
 ):
-    """The batched game with episode stats; pixels get the usual Atari pre-processing.
+    """The batched game with episode stats; pixels get the usual Atari pre-processing, CNNs scaled rewards.
 
     ``append`` continues an existing ``monitor_file`` (a resumed run) instead of starting it afresh.
     """
@@ -40,7 +46,7 @@ def make_train_env(
     from stable_baselines3.common.vec_env import VecFrameStack, VecMonitor
 
     from spaceship_env.sb3 import SpaceshipVecEnv
-    from spaceship_env.wrappers import GreyResize
+    from spaceship_env.wrappers import GreyResize, ScaleReward
 
     games = SpaceshipVecEnv(n_envs, obs_type=obs, **(game or {}))
     venv = VecMonitor(games, None if append else monitor_file, MONITOR_KEYS)
@@ -49,13 +55,15 @@ def make_train_env(
     venv.seed(seed)
     if obs == "pixels":
         venv = VecFrameStack(GreyResize(venv, SCREEN_SIZE), n_stack=N_STACK)
+    if obs in REWARD_SCALE:
+        venv = ScaleReward(venv, REWARD_SCALE[obs])
     return venv
 
 
 def policy_space(obs: str) -> spaces.Box:
     """The observation space a policy trained with ``--obs obs`` sees."""
-    if obs == "features":
-        return observation_space("features")
+    if obs != "pixels":
+        return observation_space(obs)
     return spaces.Box(0, 255, (N_STACK, SCREEN_SIZE, SCREEN_SIZE), np.uint8)
 
 
@@ -82,5 +90,8 @@ class StackedScreens:
 
 
 def observer(obs: str):
-    """What :func:`~spaceship_env.evaluation.play_episodes` calls for observations of kind ``obs``."""
-    return features if obs == "features" else StackedScreens()
+    """What :func:`~spaceship_env.evaluation.play_episodes` calls for observations of kind ``obs``.
+
+    A new one for each batch of episodes: those of the screens keep the last frames.
+    """
+    return {"features": features, "grid": grid, "small_screen": ScreenStack(), "pixels": StackedScreens()}[obs]

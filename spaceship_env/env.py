@@ -10,8 +10,10 @@ from gymnasium import spaces
 
 from spaceship_env import core as C
 from spaceship_env.features import FEATURE_HIGH, FEATURE_LOW, N_FEATURES, feature_table, features
+from spaceship_env.grid import GRID_SHAPE, grid, grid_table
 from spaceship_env.params import GameParams, make_params
 from spaceship_env.render import Window, draw_frame
+from spaceship_env.screens import N_STACK, SCREEN_H, SCREEN_W, ScreenStack
 from spaceship_env.validation import OBS_TYPES, RENDER_MODES, check_action, check_choice
 
 RENDER_FPS = 30
@@ -21,6 +23,10 @@ def observation_space(obs_type: str) -> spaces.Box:
     """The observation space of one game for ``obs_type``."""
     if obs_type == "features":
         return spaces.Box(FEATURE_LOW, FEATURE_HIGH, dtype=np.float32)
+    if obs_type == "small_screen":
+        return spaces.Box(0, 255, (N_STACK, SCREEN_H, SCREEN_W), dtype=np.uint8)
+    if obs_type == "grid":
+        return spaces.Box(0, 1, GRID_SHAPE, dtype=np.bool_)
     return spaces.Box(0, 255, (C.HEIGHT, C.WIDTH, 3), dtype=np.uint8)
 
 
@@ -62,6 +68,20 @@ class SpaceshipEnv(gym.Env[np.ndarray, np.int64]):
     With `obs_type="pixels"`, the screen as a `(210, 160, 3)` uint8 array, the same frame
     that `render()` returns.
 
+    With `obs_type="small_screen"`, the screen as a network on a CPU takes it: a
+    `({n_stack}, {screen_h}, {screen_w})` uint8 array, the last {n_stack} small frames, oldest first (the first
+    frame of an episode fills the stack). A small frame is the full frame in grey (integer
+    BT.601 luma), its bottom 2 rows (always black) cut, averaged over blocks of 4 x 4
+    pixels and rounded: `spaceship_env.screens.downsample(env.render())` is the newest
+    frame. One-pixel bombs and the laser stay visible, at a quarter of their grey.
+
+    With `obs_type="grid"`, boolean channels on a grid of {grid_h} x {grid_w} cells of 14 x 8 pixels
+    (the alien row pitch, half the column pitch) over the screen above the ground, as
+    MinAtar's Space Invaders has them: a `({grid_h}, {grid_w}, {grid_c})` bool array, rows, columns, channels.
+    A cell is on where any pixel of the thing lies in it:
+
+    {grid_table}
+
     ## Rewards
     The value of the alien a FIRE kills, on that very step: 5, 10, 15, 20, 25, 30 from the
     bottom row to the top. Everything else scores 0. A whole wave is worth 630.
@@ -80,7 +100,7 @@ class SpaceshipEnv(gym.Env[np.ndarray, np.int64]):
     `end_reason`: `"destroyed"`, `"invaded"`, `"cleared"` or `"time_limit"`.
 
     ## Arguments
-    - `obs_type`: `"features"` (default) or `"pixels"`.
+    - `obs_type`: `"features"` (default), `"grid"`, `"small_screen"` or `"pixels"`.
     - `difficulty`: 0 (default, the lecture's game) to 3: more bombs, more of them aimed
       at the ship, and a faster march (`spaceship_env.DIFFICULTIES`).
     - `lives`: lives at the start, a positive int (default 3).
@@ -115,6 +135,7 @@ class SpaceshipEnv(gym.Env[np.ndarray, np.int64]):
         self.action_space = spaces.Discrete(3)
         self.observation_space = observation_space(obs_type)
         self._frame = np.zeros((C.HEIGHT, C.WIDTH, 3), np.uint8)
+        self._screens = ScreenStack(1)
         self._started = False
         self.window: Window | None = None
 
@@ -169,11 +190,26 @@ class SpaceshipEnv(gym.Env[np.ndarray, np.int64]):
         return {(pygame.K_LEFT,): C.LEFT, (pygame.K_RIGHT,): C.RIGHT, (pygame.K_SPACE,): C.FIRE}
 
     def _observe(self) -> np.ndarray:
+        """Called once per step, and at reset, as the small screen's stack needs."""
         if self.obs_type == "features":
             return features(self.game)[0]
+        if self.obs_type == "small_screen":
+            return self._screens(self.game)[0].copy()
+        if self.obs_type == "grid":
+            return grid(self.game)[0]
         return draw_frame(self.game, 0, self._frame).copy()
 
 
-SpaceshipEnv.__doc__ = SpaceshipEnv.__doc__.replace("{n_features}", str(N_FEATURES)).replace(
-    "{feature_table}", feature_table().replace("\n", "\n    ")
-)
+_DOC_FIELDS = {
+    "n_features": str(N_FEATURES),
+    "feature_table": feature_table().replace("\n", "\n    "),
+    "n_stack": str(N_STACK),
+    "screen_h": str(SCREEN_H),
+    "screen_w": str(SCREEN_W),
+    "grid_h": str(GRID_SHAPE[0]),
+    "grid_w": str(GRID_SHAPE[1]),
+    "grid_c": str(GRID_SHAPE[2]),
+    "grid_table": grid_table().replace("\n", "\n    "),
+}
+for _name, _text in _DOC_FIELDS.items():
+    SpaceshipEnv.__doc__ = SpaceshipEnv.__doc__.replace("{" + _name + "}", _text)

@@ -21,6 +21,9 @@ SHIP = (60, 200, 255)
 LASER = (255, 255, 160)
 BOMB = (255, 120, 60)
 HUD = (230, 230, 230)
+#: The HUD's top row; it takes the rows above ``HUD_BOTTOM``.
+HUD_Y, HUD_BOTTOM = 4, 16
+MAX_LIVES_SHOWN = 8
 #: One colour per row, top (30 points) to bottom (5 points).
 ROW_COLOURS = np.array(
     [(255, 80, 80), (255, 160, 60), (240, 220, 70), (120, 220, 90), (80, 200, 220), (180, 130, 255)],
@@ -69,11 +72,11 @@ def _mask(rows: np.ndarray | list[str]) -> np.ndarray:
     return np.array([[ch == "X" for ch in row] for row in rows])
 
 
-_ALIEN_MASK = _mask(_ALIEN)
-_SHIP_MASK = _mask(_SHIP)
+ALIEN_MASK = _mask(_ALIEN)
+SHIP_MASK = _mask(_SHIP)
 #: Each digit is 3 x 5, drawn twice as large.
 _DIGIT_MASKS = [np.kron(_mask(d.split()), np.ones((2, 2), bool)) for d in _DIGITS]
-_ALIEN_SPRITES = [np.where(_ALIEN_MASK[..., None], colour, 0).astype(np.uint8) for colour in ROW_COLOURS]
+_ALIEN_SPRITES = [np.where(ALIEN_MASK[..., None], colour, 0).astype(np.uint8) for colour in ROW_COLOURS]
 
 
 def _background() -> np.ndarray:
@@ -92,30 +95,57 @@ def _blit(frame: np.ndarray, mask: np.ndarray, y: int, x: int, colour) -> None:
 
 
 def draw_frame(game: C.SpaceshipCore, i: int, out: np.ndarray | None = None) -> np.ndarray:
-    """Paint game ``i`` of ``game`` into ``out`` (a new array if None) and return it."""
+    """Paint game ``i`` of ``game`` into ``out`` (a new array if None) and return it.
+
+    The layers, in the order they are painted (a later one covers an earlier): the
+    background, the HUD, the aliens, the laser, the bombs, the ship.
+    """
     frame = np.empty((C.HEIGHT, C.WIDTH, 3), np.uint8) if out is None else out
     frame[:] = _BACKGROUND
-    _draw_hud(frame, int(game.score[i]), int(game.lives[i]))
+    draw_score(frame, int(game.score[i]))
+    draw_lives(frame, int(game.lives[i]))
     fx, fy = int(game.form_x[i]), int(game.form_y[i])
     for r, c in np.argwhere(game.alive[i]):
-        y, x = fy + r * C.ROW_PITCH, fx + c * C.COL_PITCH
-        frame[y : y + C.ALIEN_H, x : x + C.ALIEN_W] = _ALIEN_SPRITES[r]
+        draw_alien(frame, r, fy + r * C.ROW_PITCH, fx + c * C.COL_PITCH)
     ship_x = int(game.ship_x[i])
     if game.laser_top[i] >= 0:
-        frame[game.laser_top[i] : C.SHIP_Y, ship_x] = LASER
+        draw_laser(frame, ship_x, int(game.laser_top[i]))
     for k in np.flatnonzero(game.bomb_on[:, i]):
-        y, x = int(game.bomb_y[k, i]), int(game.bomb_x[k, i])
-        frame[y : min(y + C.BOMB_H, C.GROUND_Y), x] = BOMB
-    _blit(frame, _SHIP_MASK, C.SHIP_Y, ship_x - C.SHIP_HALF_W, SHIP)
+        draw_bomb(frame, int(game.bomb_x[k, i]), int(game.bomb_y[k, i]))
+    draw_ship(frame, ship_x)
     return frame
 
 
-def _draw_hud(frame: np.ndarray, score: int, lives: int) -> None:
-    """Score digits at the top left, one small ship per life at the top right (at most 8)."""
+# --- The layers: each paints one kind of thing; the batched renderers build their tables from them ----
+def draw_score(frame: np.ndarray, score: int) -> None:
+    """Score digits at the top left."""
     for k, ch in enumerate(str(score)):
-        _blit(frame, _DIGIT_MASKS[int(ch)], 4, 4 + 8 * k, HUD)
-    for k in range(min(lives, 8)):
+        _blit(frame, _DIGIT_MASKS[int(ch)], HUD_Y, 4 + 8 * k, HUD)
+
+
+def draw_lives(frame: np.ndarray, lives: int) -> None:
+    """One small ship per life at the top right, at most ``MAX_LIVES_SHOWN``."""
+    for k in range(min(lives, MAX_LIVES_SHOWN)):
         frame[6:12, C.WIDTH - 8 - 8 * k : C.WIDTH - 3 - 8 * k] = SHIP
+
+
+def draw_alien(frame: np.ndarray, row: int, y: int, x: int) -> None:
+    """The alien sprite of formation row ``row`` with its top left at ``(y, x)``."""
+    frame[y : y + C.ALIEN_H, x : x + C.ALIEN_W] = _ALIEN_SPRITES[row]
+
+
+def draw_laser(frame: np.ndarray, ship_x: int, top: int) -> None:
+    """The laser, from its top down to the ship, in the ship's column."""
+    frame[top : C.SHIP_Y, ship_x] = LASER
+
+
+def draw_bomb(frame: np.ndarray, x: int, y: int) -> None:
+    """A bomb, one pixel wide, ``BOMB_H`` tall, cut at the ground."""
+    frame[y : min(y + C.BOMB_H, C.GROUND_Y), x] = BOMB
+
+
+def draw_ship(frame: np.ndarray, ship_x: int) -> None:
+    _blit(frame, SHIP_MASK, C.SHIP_Y, ship_x - C.SHIP_HALF_W, SHIP)
 
 
 class Window:

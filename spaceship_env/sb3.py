@@ -23,7 +23,8 @@ class SpaceshipVecEnv(VecEnv):
     time limit. ``seed(s)`` seeds game ``i`` with ``s + i`` at the next ``reset()``.
 
     :param n_envs: number of games.
-    :param obs_type: ``"features"`` or ``"pixels"``, as in :class:`~spaceship_env.SpaceshipEnv`.
+    :param obs_type: ``"features"``, ``"grid"``, ``"small_screen"`` or ``"pixels"``, as in
+        :class:`~spaceship_env.SpaceshipEnv`.
     :param difficulty: 0 (the lecture's game) to 3.
     :param lives: lives per game.
     :param repeat_action_probability: chance per frame that the previous action repeats.
@@ -64,7 +65,7 @@ class SpaceshipVecEnv(VecEnv):
         self._reset_seeds()
         self._reset_options()
         self._started = True
-        return self.batch.observe()
+        return self.batch.observe_reset(np.ones(self.num_envs, bool))
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = actions

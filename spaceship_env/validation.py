@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 #: What ``obs_type`` may be, and what ``render_mode`` may be, on every front.
-OBS_TYPES = ("features", "pixels")
+OBS_TYPES = ("features", "pixels", "small_screen", "grid")
 RENDER_MODES = ("human", "rgb_array")
 N_ACTIONS = 3
 _ACTIONS_HINT = "actions are 0 (LEFT), 1 (RIGHT) or 2 (FIRE)"

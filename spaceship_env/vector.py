@@ -20,7 +20,9 @@ from gymnasium.vector.utils import batch_space
 from spaceship_env import core as C
 from spaceship_env.env import RENDER_FPS, game_params, observation_space
 from spaceship_env.features import features, start_features
+from spaceship_env.grid import grid
 from spaceship_env.render import Window, draw_frame
+from spaceship_env.screens import ScreenStack
 from spaceship_env.validation import OBS_TYPES, check_actions, check_choice, check_int, check_seed
 
 _END_REASONS = np.array(C.END_REASONS, object)
@@ -42,12 +44,17 @@ class Batch:
         self.obs_type = check_choice("obs_type", obs_type, OBS_TYPES)
         self.max_episode_steps = check_int("max_episode_steps", max_episode_steps, 1)
         self.game = C.SpaceshipCore(n, game_params(difficulty, lives, repeat_action_probability, frameskip))
+        self.screens = ScreenStack(self.game.n)
         self.window: Window | None = None
 
     def observe(self) -> np.ndarray:
-        """A new array of every game's observation."""
+        """A new array of every game's observation; once per step (the small screen's stack moves on)."""
         if self.obs_type == "features":
             return features(self.game)
+        if self.obs_type == "small_screen":
+            return self.screens(self.game).copy()
+        if self.obs_type == "grid":
+            return grid(self.game)
         frames = np.empty((self.game.n, C.HEIGHT, C.WIDTH, 3), np.uint8)
         for i in range(self.game.n):
             draw_frame(self.game, i, frames[i])
@@ -57,9 +64,21 @@ class Batch:
         """Write into ``obs`` the observations of ``games``, which were just reset."""
         if self.obs_type == "features":
             obs[games] = start_features(self.game, games)
+        elif self.obs_type == "small_screen":
+            self.screens.restart(self.game, games)
+            obs[games] = self.screens.frames[games]
+        elif self.obs_type == "grid":
+            obs[games] = grid(self.game)[games]
         else:
             for i in games:
                 draw_frame(self.game, i, obs[i])
+
+    def observe_reset(self, games: np.ndarray) -> np.ndarray:
+        """Every game's observation after a reset of ``games`` (a mask): the others' stay as they were."""
+        if self.obs_type != "small_screen":
+            return self.observe()
+        self.screens.restart(self.game, np.flatnonzero(games))
+        return self.screens.frames.copy()
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Rewards (float32), terminated, and which games are out of time, from unchecked actions.
@@ -140,7 +159,7 @@ class SpaceshipVectorEnv(VectorEnv):
         game.reset(mask)
         self._needs_reset[mask] = False
         self._started = True
-        return self.batch.observe(), self._infos()
+        return self.batch.observe_reset(mask), self._infos()
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if not self._started:

@@ -1,4 +1,4 @@
-"""Pixel pre-processing for SB3 ``VecEnv``s: grey frames, area-averaged to a square."""
+"""SB3 ``VecEnv`` wrappers for learners on screens: grey frames area-averaged to a square, scaled rewards."""
 
 from __future__ import annotations
 
@@ -61,3 +61,24 @@ class GreyResize(VecEnvWrapper):
             if "terminal_observation" in info:
                 info["terminal_observation"] = self.process(info["terminal_observation"][None])[0]
         return self.process(obs), rewards, dones, infos
+
+
+class ScaleReward(VecEnvWrapper):
+    """Rewards times ``scale``, for learning only; a ``VecMonitor`` inside still logs the game's returns.
+
+    A CNN policy shares its convolutions between π and the value: with returns in the
+    hundreds, the value loss's gradient outweighs the policy's there, and grad-norm
+    clipping then shrinks both, so the policy hardly moves. Atari learners clip rewards to
+    ±1 for this; a constant scale keeps the game's ranking of aliens.
+    """
+
+    def __init__(self, venv: VecEnv, scale: float) -> None:
+        super().__init__(venv)
+        self.scale = scale
+
+    def reset(self) -> np.ndarray:
+        return self.venv.reset()
+
+    def step_wait(self) -> VecEnvStepReturn:
+        obs, rewards, dones, infos = self.venv.step_wait()
+        return obs, rewards * np.float32(self.scale), dones, infos
