@@ -21,6 +21,7 @@ from experiments.config import (
     config_options,
     count,
     default_hyperparams,
+    linear_start,
     number,
 )
 from experiments.evaluate import EVAL_SEED
@@ -81,6 +82,8 @@ def build_parser() -> Parser:
         t.add_argument(_flag(name), type=kind, default=argparse.SUPPRESS, help="the learner's (default: tuned)")
     t.add_argument("--net-arch", type=count(1), nargs="+", metavar="UNITS", default=argparse.SUPPRESS,
                    help="hidden layers, e.g. 256 256")  # fmt: skip
+    t.add_argument("--hyperparams", dest="hyperparams_file", type=pathlib.Path, metavar="FILE",
+                   help="rl-baselines3-zoo YAML keyed by Spaceship-v0, as tune writes; options win")  # fmt: skip
     t.add_argument("--run-dir", type=pathlib.Path, help="output folder (default runs/ALGO-OBS-TIME)")
     t.add_argument("--resume", type=pathlib.Path, metavar="RUN_DIR", help="continue a run from its newest save")
 
@@ -108,11 +111,16 @@ def build_parser() -> Parser:
 
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
-    """A new run's config from ``train``'s options; the learner's options go into ``hyperparams``."""
+    """A new run's config from ``train``'s options; the learner's options go into ``hyperparams``.
+
+    Each setting comes from, last one winning: the tuned defaults, the ``--hyperparams`` file, the options.
+    """
     given = vars(args)
     config = TrainConfig(**{name: given[name] for name, *_ in config_options() if name in given})
     accepted = inspect.signature(algo_class(config.algo)).parameters
     hyperparams = default_hyperparams(config.algo, config.obs)
+    if given.get("hyperparams_file") is not None:
+        hyperparams.update(_read_hyperparams_file(args.hyperparams_file, config, given))
     for name in LEARNER_OPTIONS:
         if name in given:
             if name not in accepted:
@@ -122,6 +130,24 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         hyperparams["policy_kwargs"] = {"net_arch": given["net_arch"]}
     config.hyperparams = hyperparams
     return config
+
+
+def _read_hyperparams_file(path: pathlib.Path, config: TrainConfig, given: dict[str, Any]) -> dict[str, Any]:
+    """The file's learner arguments, checked as the options are; its n_envs and n_timesteps go into ``config``."""
+    from experiments import zoo
+
+    settings = zoo.read(path, config.algo, config.obs)
+    for name, value in settings.hyperparams.items():
+        if name in LEARNER_OPTIONS and linear_start(value) is None:
+            try:
+                LEARNER_OPTIONS[name](str(value))
+            except argparse.ArgumentTypeError as e:
+                raise UsageError(f"{path}: {name}: {e}") from None
+    if settings.n_envs is not None and "n_envs" not in given:
+        config.n_envs = settings.n_envs
+    if settings.timesteps is not None and "timesteps" not in given:
+        config.timesteps = settings.timesteps
+    return settings.hyperparams
 
 
 def train_command(args: argparse.Namespace) -> pathlib.Path:
