@@ -15,14 +15,13 @@ from typing import Any
 
 from experiments.config import (
     GAME_FIELDS,
+    LEARNER_OPTIONS,
     TrainConfig,
     UsageError,
     algo_class,
     config_options,
     count,
     default_hyperparams,
-    linear_start,
-    number,
 )
 from experiments.evaluate import EVAL_SEED
 
@@ -42,18 +41,6 @@ Train, watch and play Spaceship-v0: the project's front door.
 
 Without a screen, `watch` writes a video and prints its path.
 """
-
-#: The learner's options ``train`` takes, with their checks; their defaults are the learner's.
-LEARNER_OPTIONS = {
-    "learning_rate": number(0, low_open=True),
-    "n_steps": count(1),
-    "batch_size": count(1),
-    "n_epochs": count(1),
-    "ent_coef": number(0, 1),
-    "gamma": number(0, 1),
-    "gae_lambda": number(0, 1),
-    "clip_range": number(0, low_open=True),
-}
 
 
 class Parser(argparse.ArgumentParser):
@@ -133,16 +120,10 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def _read_hyperparams_file(path: pathlib.Path, config: TrainConfig, given: dict[str, Any]) -> dict[str, Any]:
-    """The file's learner arguments, checked as the options are; its n_envs and n_timesteps go into ``config``."""
+    """The file's learner arguments; its n_envs and n_timesteps go into ``config`` unless given as options."""
     from experiments import zoo
 
     settings = zoo.read(path, config.algo, config.obs)
-    for name, value in settings.hyperparams.items():
-        if name in LEARNER_OPTIONS and linear_start(value) is None:
-            try:
-                LEARNER_OPTIONS[name](str(value))
-            except argparse.ArgumentTypeError as e:
-                raise UsageError(f"{path}: {name}: {e}") from None
     if settings.n_envs is not None and "n_envs" not in given:
         config.n_envs = settings.n_envs
     if settings.timesteps is not None and "timesteps" not in given:

@@ -59,6 +59,20 @@ def number(low: float, high: float = math.inf, low_open: bool = False):
     return parse
 
 
+#: The learner's options ``train`` takes, with their checks (hyperparameter files are checked alike);
+#: their defaults are the learner's.
+LEARNER_OPTIONS = {
+    "learning_rate": number(0, low_open=True),
+    "n_steps": count(1),
+    "batch_size": count(1),
+    "n_epochs": count(1),
+    "ent_coef": number(0, 1),
+    "gamma": number(0, 1),
+    "gae_lambda": number(0, 1),
+    "clip_range": number(0, low_open=True),
+}
+
+
 def option(default: Any, help: str, **argparse_kwargs: Any) -> Any:
     """A config field with its command-line help (and argparse extras such as ``choices``)."""
     return field(default=default, metadata={"help": help, **argparse_kwargs})

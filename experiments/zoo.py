@@ -21,6 +21,7 @@ and becomes SB3's ``LinearSchedule`` when the learner is built
 
 from __future__ import annotations
 
+import argparse
 import ast
 import inspect
 import math
@@ -28,7 +29,7 @@ import pathlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from experiments.config import UsageError, algo_class, linear_start, policy_name
+from experiments.config import LEARNER_OPTIONS, UsageError, algo_class, linear_start, policy_name
 
 ENV_ID = "Spaceship-v0"
 #: The learner's arguments a file cannot set: the run sets them.
@@ -74,7 +75,7 @@ def read(path: pathlib.Path, algo: str, obs: str) -> ZooSettings:
         elif key == "policy_kwargs":
             settings.hyperparams[key] = parse_policy_kwargs(value, where)
         else:
-            settings.hyperparams[key] = _plain_value(value, where)
+            settings.hyperparams[key] = _checked(key, _plain_value(value, where), where)
     return settings
 
 
@@ -131,6 +132,17 @@ def _plain_value(value: Any, where: str) -> Any:
     if value is None or isinstance(value, (bool, int, float)):
         return value
     raise UsageError(f"{where} is {value!r}: expected a number, true/false, null or lin_X")
+
+
+def _checked(key: str, value: Any, where: str) -> Any:
+    """``value`` checked as ``train``'s option of the same name checks it; a ``lin_X`` schedule, by its start."""
+    if key in LEARNER_OPTIONS:
+        start = linear_start(value)
+        try:
+            LEARNER_OPTIONS[key](str(value if start is None else start))
+        except argparse.ArgumentTypeError as e:
+            raise UsageError(f"{where}: {e}") from None
+    return value
 
 
 def parse_policy_kwargs(value: Any, where: str = "policy_kwargs") -> dict[str, Any]:
