@@ -38,6 +38,8 @@ Train, watch and play Spaceship-v0: the project's front door.
     python play.py watch [--model P]    watch an agent, with its action probabilities live
     python play.py play                 play yourself: hold an arrow to move, space to fire
     python play.py evaluate [--model P] clear rate and return over 1000 unseen seeds, beside random play
+    python play.py tune [options]       hyperparameter search on Ray (pip install -e '.[scale]')
+    python play.py study [options]      learners side by side over many seeds, on Ray
 
 Without a screen, `watch` writes a video and prints its path.
 """
@@ -94,6 +96,10 @@ def build_parser() -> Parser:
     e.add_argument("--episodes", type=count(1), default=1000)
     e.add_argument("--seed", type=count(0), default=EVAL_SEED, help=f"first seed (default {EVAL_SEED:,})")
     _add_game_options(e)
+
+    from experiments.scale_cli import add_commands
+
+    add_commands(sub)
     return parser
 
 
@@ -158,7 +164,7 @@ def default_video(model: pathlib.Path) -> pathlib.Path:
     return RUNS / "watch-pretrained.mp4" if model.resolve() == PRETRAINED else model.parent / "watch.mp4"
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     from experiments.evaluate import evaluate
     from experiments.keyboard import play_human
     from experiments.watch import watch
@@ -177,6 +183,9 @@ def main(argv: list[str] | None = None) -> None:
         play_human(game_args(args))
     elif args.command == "evaluate":
         evaluate(args.model, args.episodes, args.seed, game_args(args))
+    elif args.command in ("tune", "study"):
+        return args.handler(args)
+    return 0
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -187,7 +196,7 @@ def run(argv: list[str] | None = None) -> int:
     from agent import ModelLoadError
 
     try:
-        main(argv)
+        return main(argv)
     except (UsageError, ModelLoadError, ValueError, FileNotFoundError, PermissionError) as e:
         print(f"play.py: error: {e}", file=sys.stderr)
         return 2
@@ -197,4 +206,3 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("play.py: interrupted", file=sys.stderr)
         return 130
-    return 0
