@@ -24,7 +24,7 @@ play: $(BIN)/activate
 
 test: $(BIN)/activate
 	$(BIN)/ruff check .
-	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy $(BIN)/python -m pytest -n 2
+	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(BIN)/activate
 	$(BIN)/python bench/env_speed.py
