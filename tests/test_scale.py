@@ -53,8 +53,10 @@ def local_ray():
     """One local Ray for the module's searches and studies, as ``play.py`` starts it."""
     import ray
 
+    from experiments.cluster import start_local_ray
+
     temp = tempfile.mkdtemp(prefix="ray-test-")  # a short path: Ray's sockets live under it
-    ray.init(address="local", num_cpus=2, include_dashboard=False, _temp_dir=temp, log_to_driver=False)
+    start_local_ray(2, temp)
     yield
     ray.shutdown()
     shutil.rmtree(temp, ignore_errors=True)
