@@ -263,6 +263,14 @@ class Ledger:
         cls.records = []
         return cls.live
 
+    @classmethod
+    def cut_short(cls, search: SearchConfig, out: pathlib.Path) -> None:
+        """After a SIGTERM or second Ctrl-C, which end the search before Tune can: the unfinished are interrupted."""
+        for record in cls.records:
+            if record.status in ("running", "pending", "paused"):
+                record.status = "interrupted" if record.result else "not started"
+        write_tables(search, out, cls.records)
+
 
 def trial_row(search: SearchConfig, record: TrialRecord) -> dict[str, Any]:
     """A row of ``trials.csv``: the trial's figures as last reported, then the hyperparameters it trained with."""
@@ -377,7 +385,7 @@ def tune_search(search: SearchConfig, out: pathlib.Path, address: str | None, re
         try:
             tuner.fit()
         except KeyboardInterrupt:  # a second Ctrl-C, or SIGTERM: Tune's own handler takes only the first SIGINT
-            pass
+            Ledger.cut_short(search, out)
         del folders
     return finish(search, out, Ledger.records)
 
@@ -393,6 +401,9 @@ def finish(search: SearchConfig, out: pathlib.Path, records: list[TrialRecord]) 
     if ended < search.trials:
         print(f"interrupted: go on with python play.py tune --resume {out}", file=sys.stderr)
         return 130
+    if not any(record.result for record in records):
+        print(f"no trial reported a score: see {out / TUNE_DIR}/*/error.txt", file=sys.stderr)
+        return 1
     return 0
 
 
