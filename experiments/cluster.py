@@ -18,11 +18,10 @@ import tempfile
 from collections.abc import Iterator
 from typing import Any
 
-from experiments.config import UsageError
+from experiments.config import INSTALL_HINT, UsageError
 
-#: What comes back of a run folder; checkpoints/ and tb/ stay on the worker and go with its temporary folder.
+#: What comes back of a run folder; checkpoints/ and tb/ stay on the worker.
 RUN_FILES = ("model.zip", "best_model.zip", "config.json", "evaluations.npz", "episodes.monitor.csv", "curve.png")
-INSTALL_HINT = "pip install -e '.[scale]'"
 #: Seconds to wait for a cluster's address to answer before calling it unreachable.
 CONNECT_TIMEOUT = 5.0
 

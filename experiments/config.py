@@ -21,6 +21,10 @@ OBS_TYPES = ("features", "pixels")
 MAX_TIMESTEPS = 10**12
 
 
+#: How to install what ``tune``, ``study`` and hyperparameter files need.
+INSTALL_HINT = "pip install -e '.[scale]'"
+
+
 class UsageError(Exception):
     """A bad command line or input: printed as one line, exit code 2."""
 

@@ -29,7 +29,7 @@ import pathlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from experiments.config import LEARNER_OPTIONS, UsageError, algo_class, linear_start, policy_name
+from experiments.config import INSTALL_HINT, LEARNER_OPTIONS, UsageError, algo_class, linear_start, policy_name
 
 ENV_ID = "Spaceship-v0"
 #: The learner's arguments a file cannot set: the run sets them.
@@ -39,7 +39,6 @@ KEY_ORDER = (
     "n_envs", "n_timesteps", "policy", "policy_kwargs", "n_steps", "batch_size", "n_epochs",
     "learning_rate", "ent_coef", "gamma", "gae_lambda", "clip_range",
 )  # fmt: skip
-INSTALL_HINT = "pip install -e '.[scale]'"
 
 
 @dataclass
