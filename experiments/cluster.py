@@ -16,7 +16,6 @@ import socket
 import sys
 import tempfile
 from collections.abc import Iterator
-from typing import Any
 
 from experiments.config import INSTALL_HINT, UsageError
 
@@ -68,13 +67,13 @@ def check_reachable(address: str) -> None:
         raise UsageError(f"no Ray cluster at {address}: {reason}") from None
 
 
-def project_modules() -> list[Any]:
-    """The project's packages, which Ray ships to a cluster's workers (their dependencies must be installed there)."""
+def project_modules() -> list[str]:
+    """The project's package folders, which Ray ships to a cluster's workers (their dependencies must be there)."""
     import agent
     import experiments
     import spaceship_env
 
-    return [agent, experiments, spaceship_env]
+    return [str(pathlib.Path(package.__file__).parent) for package in (agent, experiments, spaceship_env)]
 
 
 #: Ray's own messages stay in its logs: the commands say what happens.

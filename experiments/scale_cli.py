@@ -8,8 +8,11 @@ running cluster that ``--address`` names. The work is in :mod:`experiments.searc
 from __future__ import annotations
 
 import argparse
+import contextlib
 import pathlib
+import shutil
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from experiments.config import ALGOS, MAX_TIMESTEPS, OBS_TYPES, UsageError, config_options, count
@@ -93,6 +96,17 @@ def _check_address(given: dict[str, Any]) -> None:
         check_reachable(given["address"])
 
 
+@contextlib.contextmanager
+def _removed_if_nothing_ran(out: pathlib.Path) -> Iterator[None]:
+    """A new output folder goes again if the work fails before anything but its settings is written (no Ray)."""
+    try:
+        yield
+    except UsageError:
+        if len(list(out.iterdir())) <= 1:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
 def _new_folder(args: argparse.Namespace, kind: str) -> pathlib.Path:
     out = args.out or RUNS / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
     if out.exists() and any(out.iterdir()):
@@ -108,6 +122,11 @@ def tune_command(args: argparse.Namespace) -> int:
     from experiments.cluster import require_scale
 
     require_scale("tune")
+    if getattr(args, "address", "").startswith("ray://"):
+        raise UsageError(
+            "tune runs Ray Tune's driver here, which Ray Client (ray://) moves away: "
+            "run tune on a node of the cluster with --address HOST:PORT"
+        )
     from experiments.search import SearchConfig, load_settings, save_settings, tune_search
 
     if args.resume is not None:
@@ -122,7 +141,8 @@ def tune_command(args: argparse.Namespace) -> int:
     _check_address(given)
     out = _new_folder(args, "tune")
     save_settings(search, out)
-    return tune_search(search, out, given.get("address"), resume=False)
+    with _removed_if_nothing_ran(out):
+        return tune_search(search, out, given.get("address"), resume=False)
 
 
 def _hyperparams_files(entries: list[str], algos: list[str]) -> dict[str, pathlib.Path]:
@@ -165,4 +185,5 @@ def study_command(args: argparse.Namespace) -> int:
     _check_address(given)
     out = _new_folder(args, "study")
     study.save(out)
-    return run_study(study, out, given.get("address"))
+    with _removed_if_nothing_ran(out):
+        return run_study(study, out, given.get("address"))

@@ -263,6 +263,11 @@ def test_an_unreachable_address_is_one_line_and_exit_2(capsys, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_tune_through_ray_client_is_refused_in_one_line(capsys):
+    code, err = run_cli(capsys, "tune", "--address", "ray://127.0.0.1:10001")
+    assert code == 2 and "run tune on a node of the cluster" in err and one_line(err), err
+
+
 @pytest.mark.parametrize("command", ["tune", "study"])
 def test_an_unknown_algorithm_is_one_line_and_exit_2(capsys, command):
     code, err = run_cli(capsys, command, "--algo", "dqn")
