@@ -16,7 +16,7 @@ $(BIN)/activate: pyproject.toml Makefile
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --timeout 5 --retries 0 --index-url "$(TORCH_INDEX)" "$(TORCH)" \
 		|| $(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	$(BIN)/pip install --quiet -e ".[dev,bench,scale]"
 	touch $(BIN)/activate
 
 play: $(BIN)/activate
@@ -24,7 +24,7 @@ play: $(BIN)/activate
 
 test: $(BIN)/activate
 	$(BIN)/ruff check .
-	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy $(BIN)/python -m pytest -n 2
+	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(BIN)/activate
 	$(BIN)/python bench/env_speed.py

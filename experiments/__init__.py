@@ -8,5 +8,9 @@
 - :mod:`experiments.evaluate`: clear rate and return over unseen seeds.
 - :mod:`experiments.watch`: the agent with its π(a|s) live, in a window or a video.
 - :mod:`experiments.keyboard`: a person plays.
-- :mod:`experiments.cli`: the command line.
+- :mod:`experiments.zoo`: rl-baselines3-zoo hyperparameter files (``train --hyperparams``, a search's ``best.yml``).
+- :mod:`experiments.search`, :mod:`experiments.space`: ``tune``, a search on Ray Tune, and its spaces.
+- :mod:`experiments.study`, :mod:`experiments.stats`: ``study``, seeds and learners on Ray; IQM and intervals.
+- :mod:`experiments.cluster`: a local Ray or a cluster; run folders back to the launching machine.
+- :mod:`experiments.cli`: the command line; :mod:`experiments.scale_cli`: ``tune`` and ``study``'s options.
 """

@@ -1,9 +1,11 @@
-"""Callbacks of a training run: a progress bar that shows the game, and periodic evaluation."""
+"""Callbacks of a training run: a progress bar that shows the game, periodic evaluation, and held-out play."""
 
 from __future__ import annotations
 
 import pathlib
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
@@ -11,6 +13,9 @@ from tqdm import tqdm
 
 from experiments.config import TrainConfig, UsageError
 from experiments.envs import make_train_env
+from experiments.evaluate import play_greedy
+from spaceship_env.evaluation import Results
+from spaceship_env.params import make_params
 
 #: Episodes the progress bar averages over.
 RECENT = 100
@@ -57,11 +62,17 @@ def eval_episodes(config: TrainConfig) -> int:
     return config.eval_episodes or int(np.clip(config.timesteps // 100_000, 4, 32))
 
 
-def evaluation(config: TrainConfig, run_dir: pathlib.Path, every: int, resume: bool) -> EvalCallback:
-    """Periodic greedy evaluation that keeps ``best_model.zip``; a resumed run keeps its history."""
+def evaluation(
+    config: TrainConfig, run_dir: pathlib.Path, every: int, resume: bool, after: BaseCallback | None = None
+) -> EvalCallback:
+    """Periodic greedy evaluation that keeps ``best_model.zip``; a resumed run keeps its history.
+
+    ``after`` is called after each evaluation, once ``evaluations.npz`` is written.
+    """
     episodes = eval_episodes(config)
     callback = EvalCallback(
         make_train_env(config.obs, min(8, episodes), config.seed + 10_000, config.game_kwargs()),
+        callback_after_eval=after,
         n_eval_episodes=episodes,
         eval_freq=every,
         best_model_save_path=str(run_dir),
@@ -80,3 +91,23 @@ def evaluation(config: TrainConfig, run_dir: pathlib.Path, every: int, resume: b
         if callback.evaluations_results:
             callback.best_mean_reward = float(np.mean(callback.evaluations_results, axis=1).max())
     return callback
+
+
+class HeldOutPlay(BaseCallback):
+    """Greedy play on a fixed set of seeds, handed to ``report(model, results)`` each time it is called.
+
+    Given to :func:`evaluation` as ``after``, it plays after each periodic evaluation: a
+    search scores every trial on the same seeds, which no training run uses.
+    """
+
+    def __init__(self, config: TrainConfig, episodes: int, seed: int, report: Callable[[Any, Results], None]) -> None:
+        super().__init__()
+        self.obs = config.obs
+        self.params = make_params(**config.game_kwargs())
+        self.episodes = episodes
+        self.seed = seed
+        self.report = report
+
+    def _on_step(self) -> bool:
+        self.report(self.model, play_greedy(self.model, self.obs, self.episodes, self.seed, self.params))
+        return True

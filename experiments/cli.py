@@ -15,13 +15,13 @@ from typing import Any
 
 from experiments.config import (
     GAME_FIELDS,
+    LEARNER_OPTIONS,
     TrainConfig,
     UsageError,
     algo_class,
     config_options,
     count,
     default_hyperparams,
-    number,
 )
 from experiments.evaluate import EVAL_SEED
 
@@ -38,21 +38,11 @@ Train, watch and play Spaceship-v0: the project's front door.
     python play.py watch [--model P]    watch an agent, with its action probabilities live
     python play.py play                 play yourself: hold an arrow to move, space to fire
     python play.py evaluate [--model P] clear rate and return over 1000 unseen seeds, beside random play
+    python play.py tune [options]       hyperparameter search on Ray (pip install -e '.[scale]')
+    python play.py study [options]      learners side by side over many seeds, on Ray
 
 Without a screen, `watch` writes a video and prints its path.
 """
-
-#: The learner's options ``train`` takes, with their checks; their defaults are the learner's.
-LEARNER_OPTIONS = {
-    "learning_rate": number(0, low_open=True),
-    "n_steps": count(1),
-    "batch_size": count(1),
-    "n_epochs": count(1),
-    "ent_coef": number(0, 1),
-    "gamma": number(0, 1),
-    "gae_lambda": number(0, 1),
-    "clip_range": number(0, low_open=True),
-}
 
 
 class Parser(argparse.ArgumentParser):
@@ -81,6 +71,8 @@ def build_parser() -> Parser:
         t.add_argument(_flag(name), type=kind, default=argparse.SUPPRESS, help="the learner's (default: tuned)")
     t.add_argument("--net-arch", type=count(1), nargs="+", metavar="UNITS", default=argparse.SUPPRESS,
                    help="hidden layers, e.g. 256 256")  # fmt: skip
+    t.add_argument("--hyperparams", dest="hyperparams_file", type=pathlib.Path, metavar="FILE",
+                   help="rl-baselines3-zoo YAML keyed by Spaceship-v0, as tune writes; options win")  # fmt: skip
     t.add_argument("--run-dir", type=pathlib.Path, help="output folder (default runs/ALGO-OBS-TIME)")
     t.add_argument("--resume", type=pathlib.Path, metavar="RUN_DIR", help="continue a run from its newest save")
 
@@ -104,15 +96,24 @@ def build_parser() -> Parser:
     e.add_argument("--episodes", type=count(1), default=1000)
     e.add_argument("--seed", type=count(0), default=EVAL_SEED, help=f"first seed (default {EVAL_SEED:,})")
     _add_game_options(e)
+
+    from experiments.scale_cli import add_commands
+
+    add_commands(sub)
     return parser
 
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
-    """A new run's config from ``train``'s options; the learner's options go into ``hyperparams``."""
+    """A new run's config from ``train``'s options; the learner's options go into ``hyperparams``.
+
+    Each setting comes from, last one winning: the tuned defaults, the ``--hyperparams`` file, the options.
+    """
     given = vars(args)
     config = TrainConfig(**{name: given[name] for name, *_ in config_options() if name in given})
     accepted = inspect.signature(algo_class(config.algo)).parameters
     hyperparams = default_hyperparams(config.algo, config.obs)
+    if given.get("hyperparams_file") is not None:
+        hyperparams.update(_read_hyperparams_file(args.hyperparams_file, config, given))
     for name in LEARNER_OPTIONS:
         if name in given:
             if name not in accepted:
@@ -122,6 +123,18 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         hyperparams["policy_kwargs"] = {**hyperparams.get("policy_kwargs", {}), "net_arch": given["net_arch"]}
     config.hyperparams = hyperparams
     return config
+
+
+def _read_hyperparams_file(path: pathlib.Path, config: TrainConfig, given: dict[str, Any]) -> dict[str, Any]:
+    """The file's learner arguments; its n_envs and n_timesteps go into ``config`` unless given as options."""
+    from experiments import zoo
+
+    settings = zoo.read(path, config.algo, config.obs)
+    if settings.n_envs is not None and "n_envs" not in given:
+        config.n_envs = settings.n_envs
+    if settings.timesteps is not None and "timesteps" not in given:
+        config.timesteps = settings.timesteps
+    return settings.hyperparams
 
 
 def train_command(args: argparse.Namespace) -> pathlib.Path:
@@ -151,7 +164,7 @@ def default_video(model: pathlib.Path) -> pathlib.Path:
     return RUNS / "watch-pretrained.mp4" if model.resolve() == PRETRAINED else model.parent / "watch.mp4"
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     from experiments.evaluate import evaluate
     from experiments.keyboard import play_human
     from experiments.watch import watch
@@ -170,6 +183,9 @@ def main(argv: list[str] | None = None) -> None:
         play_human(game_args(args))
     elif args.command == "evaluate":
         evaluate(args.model, args.episodes, args.seed, game_args(args))
+    elif args.command in ("tune", "study"):
+        return args.handler(args)
+    return 0
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -180,7 +196,7 @@ def run(argv: list[str] | None = None) -> int:
     from agent import ModelLoadError
 
     try:
-        main(argv)
+        return main(argv)
     except (UsageError, ModelLoadError, ValueError, FileNotFoundError, PermissionError) as e:
         print(f"play.py: error: {e}", file=sys.stderr)
         return 2
@@ -190,4 +206,3 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("play.py: interrupted", file=sys.stderr)
         return 130
-    return 0

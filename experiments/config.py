@@ -21,6 +21,10 @@ OBS_TYPES = ("features", "grid", "small_screen", "pixels")
 MAX_TIMESTEPS = 10**12
 
 
+#: How to install what ``tune``, ``study`` and hyperparameter files need.
+INSTALL_HINT = "pip install -e '.[scale]'"
+
+
 class UsageError(Exception):
     """A bad command line or input: printed as one line, exit code 2."""
 
@@ -57,6 +61,20 @@ def number(low: float, high: float = math.inf, low_open: bool = False):
         return value
 
     return parse
+
+
+#: The learner's options ``train`` takes, with their checks (hyperparameter files are checked alike);
+#: their defaults are the learner's.
+LEARNER_OPTIONS = {
+    "learning_rate": number(0, low_open=True),
+    "n_steps": count(1),
+    "batch_size": count(1),
+    "n_epochs": count(1),
+    "ent_coef": number(0, 1),
+    "gamma": number(0, 1),
+    "gae_lambda": number(0, 1),
+    "clip_range": number(0, low_open=True),
+}
 
 
 def option(default: Any, help: str, **argparse_kwargs: Any) -> Any:
@@ -125,11 +143,11 @@ def _class_path(value: Any) -> str:
 GAME_FIELDS = ("difficulty", "lives", "repeat_action_probability", "frameskip")
 
 
-def config_options() -> list[tuple[str, Any, str, dict[str, Any]]]:
-    """``(name, default, help, argparse extras)`` of each plain option of :class:`TrainConfig`."""
+def config_options(cls: type = TrainConfig) -> list[tuple[str, Any, str, dict[str, Any]]]:
+    """``(name, default, help, argparse extras)`` of each plain option of a config dataclass."""
     return [
         (f.name, f.default, f.metadata["help"], {k: v for k, v in f.metadata.items() if k != "help"})
-        for f in fields(TrainConfig)
+        for f in fields(cls)
         if f.default is not MISSING
     ]
 
@@ -161,6 +179,45 @@ def default_hyperparams(algo: str, obs: str) -> dict[str, Any]:
         "gamma": 0.99,
         "gae_lambda": 0.95,
     }
+
+
+def policy_name(obs: str) -> str:
+    """The SB3 policy that learns from observations of kind ``obs``."""
+    return "CnnPolicy" if obs == "pixels" else "MlpPolicy"
+
+
+#: rl-baselines3-zoo's notation for a linear schedule: ``lin_0.001`` starts at 0.001 and ends at 0.
+LINEAR = "lin_"
+
+
+def linear_start(value: Any) -> float | None:
+    """The start of a ``lin_X`` schedule, or None if ``value`` is not one; ``lin_`` with no number is an error."""
+    if not (isinstance(value, str) and value.startswith(LINEAR)):
+        return None
+    try:
+        start = float(value.removeprefix(LINEAR))
+    except ValueError:
+        start = math.nan
+    if not math.isfinite(start):
+        raise UsageError(f"{value!r} is not a linear schedule: expected lin_ then a number, as lin_0.0003")
+    return start
+
+
+def learner_kwargs(hyperparams: dict[str, Any]) -> dict[str, Any]:
+    """The learner's keyword arguments from a run's JSON ``hyperparams``.
+
+    A ``lin_X`` string becomes SB3's ``LinearSchedule(X, 0, 1)``: X at the start, falling
+    linearly to 0 at the end of training, as rl-zoo's ``linear_schedule`` does. Models save
+    that class as JSON, where a lambda would have to be pickled.
+    """
+    from stable_baselines3.common.utils import LinearSchedule
+
+    kwargs = dict(hyperparams)
+    for name, value in hyperparams.items():
+        start = linear_start(value)
+        if start is not None:
+            kwargs[name] = LinearSchedule(start, 0.0, 1.0)
+    return kwargs
 
 
 def algo_class(algo: str) -> type:

@@ -19,6 +19,9 @@ from spaceship_env.params import GameParams, make_params
 
 #: Evaluation seeds start here by default; training seeds game i with ``seed + i`` from 0.
 EVAL_SEED = 1_000_000
+#: A search's objective plays from here: seeds no training uses, kept apart from EVAL_SEED's,
+#: so that the figures reported at the end come from seeds the search never chose by.
+SEARCH_SEED = 900_000
 WINDOW = 100
 
 
@@ -48,6 +51,11 @@ def play_windows(policy_for_window, episodes: int, seed: int, params: GameParams
         n = min(WINDOW, episodes - start)
         windows.append(play_episodes(policy_for_window(), n, seed + start, params, observer(obs)))
     return windows
+
+
+def play_greedy(model: Any, obs: str, episodes: int, seed: int, params: GameParams | None = None) -> Results:
+    """The model's greedy play over ``episodes`` episodes from seeds ``seed``, ``seed + 1``, ..."""
+    return Results.concatenate(play_windows(lambda: greedy(model), episodes, seed, params, obs))
 
 
 def summary(windows: list[Results]) -> str:

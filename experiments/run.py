@@ -18,8 +18,10 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from stable_baselines3.common.callbacks import BaseCallback
+
 from experiments.callbacks import ProgressBar, evaluation
-from experiments.config import TrainConfig, UsageError, algo_class, default_hyperparams
+from experiments.config import TrainConfig, UsageError, algo_class, default_hyperparams, learner_kwargs, policy_name
 from experiments.envs import make_train_env
 from experiments.plots import MONITOR_FILE, draw_learning_curve
 from spaceship_env.params import make_params
@@ -95,18 +97,26 @@ class Interrupts:
             self._saving = False
 
 
-def train(config: TrainConfig, run_dir: pathlib.Path, resume: bool = False) -> Any:
+def train(
+    config: TrainConfig,
+    run_dir: pathlib.Path,
+    resume: bool = False,
+    after_evaluation: BaseCallback | None = None,
+    progress: bool = True,
+) -> Any:
     """Train into ``run_dir``; on Ctrl-C, SIGTERM or an error, save the model and curve first.
 
     A run folder this call created is removed again if training fails before anything
     was saved. Interrupted training re-raises ``KeyboardInterrupt`` once all is saved.
+    ``after_evaluation`` runs after each periodic evaluation (a search reports there);
+    ``progress=False`` leaves out the progress bar (a run among many, on a Ray worker).
     """
     params = make_params(**config.game_kwargs())  # bad game arguments fail before any folder exists
     created = not run_dir.exists()
     try:
         _prepare(run_dir)
         with Interrupts() as interrupts, locked(run_dir):
-            return _train(config, run_dir, resume, params, interrupts)
+            return _train(config, run_dir, resume, params, interrupts, after_evaluation, progress)
     except BaseException:
         if created and not (run_dir / "model.zip").exists():
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -123,7 +133,15 @@ def _prepare(run_dir: pathlib.Path) -> None:
         raise UsageError(f"cannot write to run directory {run_dir}: {e.strerror or e}") from e
 
 
-def _train(config: TrainConfig, run_dir: pathlib.Path, resume: bool, params: Any, interrupts: Interrupts) -> Any:
+def _train(
+    config: TrainConfig,
+    run_dir: pathlib.Path,
+    resume: bool,
+    params: Any,
+    interrupts: Interrupts,
+    after_evaluation: BaseCallback | None,
+    show_progress: bool,
+) -> Any:
     import torch as th
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
 
@@ -140,12 +158,12 @@ def _train(config: TrainConfig, run_dir: pathlib.Path, resume: bool, params: Any
                 f"({model.n_steps} steps x {venv.num_envs} games)"
             )
         every = max(config.timesteps // 10 // config.n_envs, model.n_steps)  # ten times a run, at most once a rollout
-        progress = ProgressBar(remaining)
+        progress = ProgressBar(remaining) if show_progress else None
         callbacks = CallbackList(
             [
                 CheckpointCallback(every, str(run_dir / "checkpoints"), name_prefix="model"),
-                evaluation(config, run_dir, every, resume),
-                progress,
+                evaluation(config, run_dir, every, resume, after_evaluation),
+                *([progress] if progress else []),
             ]
         )
     except BaseException:
@@ -159,7 +177,8 @@ def _train(config: TrainConfig, run_dir: pathlib.Path, resume: bool, params: Any
         interrupted = True
     finally:
         with interrupts.saving():
-            progress.close()
+            if progress:
+                progress.close()
             if interrupted:
                 print("\ninterrupted: saving what was learned", file=sys.stderr)
             _save_final(model, run_dir)
@@ -181,12 +200,16 @@ def _save_final(model: Any, run_dir: pathlib.Path) -> None:
 
 
 def new_model(config: TrainConfig, run_dir: pathlib.Path, venv: Any) -> Any:
-    policy = "CnnPolicy" if config.obs == "pixels" else "MlpPolicy"
     hyperparams = {**default_hyperparams(config.algo, config.obs), **config.hyperparams}
     config.hyperparams = hyperparams  # config.json records what the run used
     try:
         return algo_class(config.algo)(
-            policy, venv, seed=config.seed, tensorboard_log=str(run_dir / "tb"), device="cpu", **hyperparams
+            policy_name(config.obs),
+            venv,
+            seed=config.seed,
+            tensorboard_log=str(run_dir / "tb"),
+            device="cpu",
+            **learner_kwargs(hyperparams),
         )
     except (AssertionError, TypeError, ValueError) as e:  # SB3 checks some arguments with assert
         raise UsageError(f"bad settings for --algo {config.algo}: {e}") from e
