@@ -134,6 +134,8 @@ def _read_hyperparams_file(path: pathlib.Path, config: TrainConfig, given: dict[
         config.n_envs = settings.n_envs
     if settings.timesteps is not None and "timesteps" not in given:
         config.timesteps = settings.timesteps
+    if settings.reward_scale is not None and "reward_scale" not in given:
+        config.reward_scale = settings.reward_scale
     return settings.hyperparams
 
 

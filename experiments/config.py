@@ -105,10 +105,20 @@ class TrainConfig:
     eval_episodes: int = option(
         0, "episodes per periodic evaluation; 0: 4 to 32, growing with the budget", type=count(0)
     )
+    reward_scale: float = option(
+        0.0,
+        "rewards are multiplied by this for learning (returns logged and evaluated stay the game's); "
+        "0: the observations' default (REWARD_SCALE)",
+        type=number(0, 1),
+    )
     torch_threads: int = option(
         1, "torch threads; 1 is fastest for small networks beside the game on a small CPU", type=count(1, 256)
     )
     hyperparams: dict[str, Any] = field(default_factory=dict, metadata={"help": "keyword arguments of the learner"})
+
+    def __post_init__(self) -> None:
+        if not self.reward_scale and self.obs in REWARD_SCALE:  # config.json records the scale the run used
+            self.reward_scale = REWARD_SCALE[self.obs]
 
     def game_kwargs(self) -> dict[str, Any]:
         """The game's arguments, as every front of ``spaceship_env`` takes them."""
@@ -139,6 +149,12 @@ def _class_path(value: Any) -> str:
     raise TypeError(f"{value!r} cannot be written to config.json")
 
 
+#: The reward scale of learning, by observations (``TrainConfig.reward_scale``). The learners'
+#: losses add the value's squared error to the policy's, and grad-norm clipping bounds their
+#: sum: with returns in the hundreds, the value's gradient fills that bound and the policy
+#: hardly moves. A kill worth 5 to 30 points then counts 0.25 to 1.5 (Atari learners clip to ±1).
+REWARD_SCALE = {"features": 0.05, "grid": 0.05, "small_screen": 0.05, "pixels": 1.0}
+
 #: The fields of :class:`TrainConfig` that are the game's arguments; watch, play and evaluate take them too.
 GAME_FIELDS = ("difficulty", "lives", "repeat_action_probability", "frameskip")
 
@@ -165,7 +181,7 @@ def default_hyperparams(algo: str, obs: str) -> dict[str, Any]:
     """Tuned defaults for Spaceship-v0 (see README for the runs that chose them)."""
     if algo == "pg":
         return {"learning_rate": 1e-3, "n_steps": 512, **_extractor(obs)}
-    if obs in ("small_screen", "grid"):  # rewards scaled by experiments.envs.REWARD_SCALE
+    if obs in ("small_screen", "grid"):
         return {"n_steps": 128, "batch_size": 256, "n_epochs": 4, "learning_rate": 2.5e-4, "ent_coef": 0.01,
                 **_extractor(obs)}  # fmt: skip
     if obs == "pixels":

@@ -23,9 +23,6 @@ from spaceship_env.screens import ScreenStack
 
 #: Pixel observations: grey frames of this size, the last this many stacked.
 SCREEN_SIZE, N_STACK = 84, 4
-#: Rewards are scaled by this for the learners whose CNN π and value share (see ``ScaleReward``);
-#: an alien is then worth 0.25 to 1.5, a wave 31.5. Returns logged and evaluated stay the game's.
-REWARD_SCALE = {"small_screen": 0.05, "grid": 0.05}
 #: What ``VecMonitor`` writes beside each episode's return and length.
 MONITOR_KEYS = ("end_reason",)
 
@@ -37,10 +34,12 @@ def make_train_env(
     game: dict[str, Any] | None = None,
     monitor_file: str | None = None,
     append: bool = False,
+    reward_scale: float = 1.0,
 ):
-    """The batched game with episode stats; pixels get the usual Atari pre-processing, CNNs scaled rewards.
+    """The batched game with episode stats; pixels get the usual Atari pre-processing.
 
-    ``append`` continues an existing ``monitor_file`` (a resumed run) instead of starting it afresh.
+    ``append`` continues an existing ``monitor_file`` (a resumed run) instead of starting it
+    afresh. The learner sees rewards times ``reward_scale``; the monitor, inside, logs the game's.
     """
     from stable_baselines3.common.monitor import ResultsWriter
     from stable_baselines3.common.vec_env import VecFrameStack, VecMonitor
@@ -55,8 +54,8 @@ def make_train_env(
     venv.seed(seed)
     if obs == "pixels":
         venv = VecFrameStack(GreyResize(venv, SCREEN_SIZE), n_stack=N_STACK)
-    if obs in REWARD_SCALE:
-        venv = ScaleReward(venv, REWARD_SCALE[obs])
+    if reward_scale != 1.0:
+        venv = ScaleReward(venv, reward_scale)
     return venv
 
 

@@ -146,7 +146,9 @@ def _train(
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
 
     monitor = str(run_dir / MONITOR_FILE.removesuffix(".monitor.csv"))
-    venv = make_train_env(config.obs, config.n_envs, config.seed, config.game_kwargs(), monitor, append=resume)
+    venv = make_train_env(
+        config.obs, config.n_envs, config.seed, config.game_kwargs(), monitor, resume, config.reward_scale
+    )
     try:
         model = resume_model(config, run_dir, venv) if resume else new_model(config, run_dir, venv)
         config.save(run_dir / "config.json")

@@ -80,6 +80,7 @@ class SearchConfig:
             timesteps=self.timesteps,
             n_envs=n_envs,
             seed=self.seed,
+            reward_scale=sample.get("reward_scale", 0.0),
             torch_threads=self.cpus_per_trial,
             hyperparams=hyperparams,
         )
@@ -278,6 +279,7 @@ def trial_row(search: SearchConfig, record: TrialRecord) -> dict[str, Any]:
     row |= {name: record.result.get(name, "") for name in METRICS}
     config = search.train_config(record.sample)
     row["n_envs"] = config.n_envs
+    row["reward_scale"] = config.reward_scale
     for name, value in config.hyperparams.items():
         if name == "policy_kwargs":
             row["net_arch"] = "x".join(map(str, value["net_arch"]))
@@ -329,7 +331,7 @@ def write_best(search: SearchConfig, record: TrialRecord, path: pathlib.Path, n_
     else:
         notes.append("rl-zoo does not build play.py's pixel observations: this file is for play.py train")
     temporary = path.with_suffix(".yml.tmp")
-    zoo.write(temporary, config.n_envs, search.timesteps, search.obs, hyperparams, notes)
+    zoo.write(temporary, config.n_envs, search.timesteps, search.obs, hyperparams, notes, config.reward_scale)
     temporary.replace(path)
 
 

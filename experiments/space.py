@@ -60,12 +60,14 @@ PPO_SPACE = {
     "gamma": Choice((0.95, 0.98, 0.99, 0.995, 0.999)),
     "gae_lambda": Choice((0.8, 0.9, 0.95, 0.98, 1.0)),
     "clip_range": Choice((0.1, 0.2, 0.3)),
+    "reward_scale": Choice((1.0, 0.1, 0.05, 0.02)),
 }
 PG_SPACE = {
     "net_arch": Choice(tuple(NETS)),
     "n_envs": Choice((4, 8, 16, 32)),
     "n_steps": Choice((256, 512, 1024, 2048)),
     "learning_rate": LogUniform(1e-5, 3e-3),
+    "reward_scale": Choice((1.0, 0.1, 0.05, 0.02)),
 }
 SPACES = {"ppo2": PPO_SPACE, "sb3-ppo": PPO_SPACE, "pg": PG_SPACE}
 #: How a sampled value is cut or explained, for the tables.
@@ -73,6 +75,7 @@ NOTES = {
     "n_steps": f"cut to a power of two so a trial holds {MIN_ROLLOUTS} rollouts or more",
     "batch_size": "at most the rollout n_steps × n_envs, which it then divides",
     "lr_schedule": "linear falls to 0 at the end (rl-zoo's lin_X)",
+    "reward_scale": "what the learner's rewards are multiplied by (best.yml: rl-zoo's vec_env_wrapper)",
 }
 
 

@@ -47,6 +47,7 @@ class Learner:
     timesteps: int
     hyperparams: dict[str, Any]
     file: str | None = None
+    reward_scale: float = 0.0  # 0: the observations' default
 
 
 @dataclass
@@ -70,6 +71,7 @@ class StudyConfig:
             timesteps=learner.timesteps,
             n_envs=learner.n_envs,
             seed=seed,
+            reward_scale=learner.reward_scale,
             torch_threads=self.cpus_per_trial,
             hyperparams=dict(learner.hyperparams),
         )
@@ -106,7 +108,7 @@ class StudyConfig:
 def learner_settings(algo: str, obs: str, timesteps: int | None, file: pathlib.Path | None) -> Learner:
     """A learner's settings: play.py's tuned defaults, then its ``--hyperparams`` file, then ``--timesteps``."""
     hyperparams = default_hyperparams(algo, obs)
-    n_envs, file_timesteps = TrainConfig.n_envs, None
+    n_envs, file_timesteps, reward_scale = TrainConfig.n_envs, None, 0.0
     if file is not None:
         from experiments import zoo
 
@@ -114,7 +116,9 @@ def learner_settings(algo: str, obs: str, timesteps: int | None, file: pathlib.P
         hyperparams.update(settings.hyperparams)
         n_envs = settings.n_envs or n_envs
         file_timesteps = settings.timesteps
-    return Learner(n_envs, timesteps or file_timesteps or DEFAULT_TIMESTEPS, hyperparams, str(file) if file else None)
+        reward_scale = settings.reward_scale or reward_scale
+    timesteps = timesteps or file_timesteps or DEFAULT_TIMESTEPS
+    return Learner(n_envs, timesteps, hyperparams, str(file) if file else None, reward_scale)
 
 
 def study_run(config: TrainConfig, episodes: int) -> dict[str, Any]:

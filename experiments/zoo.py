@@ -11,8 +11,10 @@ A file is YAML keyed by env id, as rl-zoo's ``hyperparams/ppo.yml``::
       n_steps: 256
 
 ``n_envs`` and ``n_timesteps`` are :class:`~experiments.config.TrainConfig`'s ``n_envs``
-and ``timesteps``; ``policy`` must be the one ``--obs`` learns with; every other key is
-a keyword argument of the learner, and a key the learner lacks is an error. rl-zoo runs
+and ``timesteps``; ``policy`` must be the one ``--obs`` learns with; ``vec_env_wrapper``
+may name ``spaceship_env.wrappers.ScaleReward`` with its ``scale`` (``reward_scale``), as
+rl-zoo applies it; every other key is a keyword argument of the learner, and a key the
+learner lacks is an error. rl-zoo runs
 ``policy_kwargs`` as Python code; here it is read as data (``dict(name=literal, ...)``)
 and nothing in the file runs. A linear schedule ``lin_X`` stays a string in ``config.json``
 and becomes SB3's ``LinearSchedule`` when the learner is built
@@ -47,6 +49,7 @@ class ZooSettings:
 
     n_envs: int | None = None
     timesteps: int | None = None
+    reward_scale: float | None = None
     hyperparams: dict[str, Any] = field(default_factory=dict)
 
 
@@ -69,6 +72,8 @@ def read(path: pathlib.Path, algo: str, obs: str) -> ZooSettings:
         elif key == "policy":
             if value != policy_name(obs):
                 raise UsageError(f"{where} is {value!r}, but --obs {obs} learns with {policy_name(obs)!r}")
+        elif key == "vec_env_wrapper":
+            settings.reward_scale = _reward_scale(value, where)
         elif key not in accepted:
             raise UsageError(f"{where} does not apply to --algo {algo}")
         elif key == "policy_kwargs":
@@ -76,6 +81,21 @@ def read(path: pathlib.Path, algo: str, obs: str) -> ZooSettings:
         else:
             settings.hyperparams[key] = _checked(key, _plain_value(value, where), where)
     return settings
+
+
+#: The one vec-env wrapper a file may name, rl-zoo's way: ``- spaceship_env.wrappers.ScaleReward: {scale: X}``.
+SCALE_REWARD = "spaceship_env.wrappers.ScaleReward"
+
+
+def _reward_scale(value: Any, where: str) -> float:
+    """The ``scale`` of a ``vec_env_wrapper`` entry that names :data:`SCALE_REWARD`, and nothing else."""
+    entries = value if isinstance(value, list) else [value]
+    if len(entries) == 1 and isinstance(entries[0], dict) and list(entries[0]) == [SCALE_REWARD]:
+        kwargs = entries[0][SCALE_REWARD]
+        scale = kwargs.get("scale") if isinstance(kwargs, dict) and list(kwargs) == ["scale"] else None
+        if isinstance(scale, (int, float)) and not isinstance(scale, bool) and 0 < scale <= 1:
+            return float(scale)
+    raise UsageError(f"{where} is {value!r}: the one wrapper here is [{{{SCALE_REWARD}: {{scale: X}}}}]")
 
 
 def _entry(path: pathlib.Path) -> dict[str, Any]:
@@ -170,11 +190,19 @@ def format_policy_kwargs(policy_kwargs: dict[str, Any]) -> str:
 
 
 def write(
-    path: pathlib.Path, n_envs: int, timesteps: int, obs: str, hyperparams: dict[str, Any], notes: list[str]
+    path: pathlib.Path,
+    n_envs: int,
+    timesteps: int,
+    obs: str,
+    hyperparams: dict[str, Any],
+    notes: list[str],
+    reward_scale: float = 1.0,
 ) -> None:
     """Write a zoo file with one ``Spaceship-v0`` entry, ``notes`` as comments above it."""
     yaml = _yaml()
     entry = {"n_envs": n_envs, "n_timesteps": timesteps, "policy": policy_name(obs), **hyperparams}
+    if reward_scale != 1.0:
+        entry["vec_env_wrapper"] = reward_scale
     keys = [k for k in KEY_ORDER if k in entry] + sorted(k for k in entry if k not in KEY_ORDER)
     lines = [f"# {note}" for note in notes] + [f"{ENV_ID}:"]
     for key in keys:
@@ -183,7 +211,14 @@ def write(
             text = f"'{value}'"
         elif key == "policy_kwargs":
             text = f'"{format_policy_kwargs(value)}"'
-        else:  # YAML's own spelling: 1.0e-05 is a float to every reader, 1e-05 a string to PyYAML
-            text = yaml.safe_dump(value, default_flow_style=True).removesuffix("\n...\n").strip()
+        elif key == "vec_env_wrapper":
+            text = f"[{{{SCALE_REWARD}: {{scale: {_yaml_scalar(yaml, value)}}}}}]"
+        else:
+            text = _yaml_scalar(yaml, value)
         lines.append(f"  {key}: {text}")
     path.write_text("\n".join(lines) + "\n")
+
+
+def _yaml_scalar(yaml: Any, value: Any) -> str:
+    """YAML's own spelling of ``value``: ``1.0e-05`` is a float to every reader, ``1e-05`` a string to PyYAML."""
+    return yaml.safe_dump(value, default_flow_style=True).removesuffix("\n...\n").strip()

@@ -66,10 +66,11 @@ class GreyResize(VecEnvWrapper):
 class ScaleReward(VecEnvWrapper):
     """Rewards times ``scale``, for learning only; a ``VecMonitor`` inside still logs the game's returns.
 
-    A CNN policy shares its convolutions between π and the value: with returns in the
-    hundreds, the value loss's gradient outweighs the policy's there, and grad-norm
-    clipping then shrinks both, so the policy hardly moves. Atari learners clip rewards to
-    ±1 for this; a constant scale keeps the game's ranking of aliens.
+    PPO's loss adds the value's squared error to the policy's, and grad-norm clipping bounds
+    their gradient together (through shared convolutions, or just through the norm): with
+    returns in the hundreds the value's part fills the bound, and the policy hardly moves.
+    Atari learners clip rewards to ±1 for this; a constant scale keeps the game's ranking of
+    aliens. rl-zoo applies it from a hyperparameter file's ``vec_env_wrapper``.
     """
 
     def __init__(self, venv: VecEnv, scale: float) -> None:

@@ -23,7 +23,7 @@ import yaml
 from conftest import HEADLESS, one_line, play_command
 
 from experiments import cli, zoo
-from experiments.config import learner_kwargs
+from experiments.config import UsageError, learner_kwargs
 from experiments.space import MIN_ROLLOUTS, SPACES, trial_settings
 from experiments.stats import interval, iqm, mean
 
@@ -371,3 +371,38 @@ def test_a_bootstrap_over_tasks_resamples_each_task_on_its_own():
     # Task 1 always scores 1; task 2's runs [0, 0, 1] resample as above: the mean of both spans [0.5, 1].
     scores = np.array([[1.0, 0], [1, 0], [1, 1]])
     assert interval(scores, mean) == (0.5, 1.0)
+
+
+def test_a_reward_scale_is_written_as_rl_zoos_vec_env_wrapper_and_read_back(tmp_path):
+    path = tmp_path / "best.yml"
+    zoo.write(path, 16, 1000, "features", {"n_steps": 64}, ["a note"], reward_scale=0.05)
+    assert "vec_env_wrapper: [{spaceship_env.wrappers.ScaleReward: {scale: 0.05}}]" in path.read_text()
+    assert zoo.read(path, "ppo2", "features").reward_scale == 0.05
+
+
+@pytest.mark.parametrize(
+    "wrapper",
+    ["[{spaceship_env.wrappers.ScaleReward: {scale: 2}}]", "[{os.system: {command: ls}}]", "somewhere.Else"],
+)
+def test_a_hyperparams_file_names_no_other_wrapper(tmp_path, wrapper):
+    path = tmp_path / "h.yml"
+    path.write_text(f"Spaceship-v0:\n  vec_env_wrapper: {wrapper}\n")
+    with pytest.raises(UsageError, match="the one wrapper here is"):
+        zoo.read(path, "ppo2", "features")
+
+
+def test_rl_zoo_trains_from_a_file_the_search_writes(tmp_path):
+    """rl-zoo's own training takes the file: hyperparameters, net_arch, and the reward scale's wrapper."""
+    path = tmp_path / "best.yml"
+    hyperparams = {"policy_kwargs": {"net_arch": [64, 64]}, "n_steps": 64, "batch_size": 128, "n_epochs": 2,
+                   "learning_rate": "lin_0.001"}  # fmt: skip
+    zoo.write(path, 4, 512, "features", hyperparams, [], reward_scale=0.05)
+    result = subprocess.run(
+        [sys.executable, "-m", "rl_zoo3.train", "--gym-packages", "spaceship_env", "--env", "Spaceship-v0",
+         "--algo", "ppo", "--conf-file", str(path), "--log-folder", str(tmp_path / "logs"), "-n", "512",
+         "--eval-freq", "-1", "--device", "cpu"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ScaleReward" in result.stdout  # rl-zoo reports the wrapper it applied
+    assert list((tmp_path / "logs").rglob("Spaceship-v0.zip"))
