@@ -97,10 +97,13 @@ class HeldOutPlay(BaseCallback):
     """Greedy play on a fixed set of seeds, handed to ``report(model, results)`` each time it is called.
 
     Given to :func:`evaluation` as ``after``, it plays after each periodic evaluation: a
-    search scores every trial on the same seeds, which no training run uses.
+    search scores every trial on the same seeds, which no training run uses. ``report``
+    returning False stops the training (a search's time budget is spent).
     """
 
-    def __init__(self, config: TrainConfig, episodes: int, seed: int, report: Callable[[Any, Results], None]) -> None:
+    def __init__(
+        self, config: TrainConfig, episodes: int, seed: int, report: Callable[[Any, Results], bool | None]
+    ) -> None:
         super().__init__()
         self.obs = config.obs
         self.params = make_params(**config.game_kwargs())
@@ -109,5 +112,6 @@ class HeldOutPlay(BaseCallback):
         self.report = report
 
     def _on_step(self) -> bool:
-        self.report(self.model, play_greedy(self.model, self.obs, self.episodes, self.seed, self.params))
-        return True
+        """Report; training stops when ``report`` returns False."""
+        results = play_greedy(self.model, self.obs, self.episodes, self.seed, self.params)
+        return self.report(self.model, results) is not False

@@ -12,6 +12,12 @@ A lexicographic scalar: one more cleared episode (1/episodes) always outweighs a
 difference of mean return, which only breaks ties. ASHA stops the trials whose score
 trails at its rungs; TPE proposes the next trials from the scores so far.
 
+By default a trial's budget is ``--timesteps`` and ASHA compares trials at equal steps.
+With ``--seconds S``, a trial trains for S seconds of its own CPU time (its worker's
+process time: one core, whatever else the machine runs) and ASHA compares trials at
+equal CPU time: the best trial is then the one that reaches the highest clear rate
+fastest, the objective when wall-clock time matters more than samples.
+
 The output folder holds ``trials.csv`` (a row per trial), ``best.yml`` (rl-zoo's
 format), ``search.json`` (the settings, for ``--resume``), ``runs/<trial>/`` (each
 trial's run folder, as of its last report) and ``tune/`` (Ray Tune's own state).
@@ -51,7 +57,7 @@ TUNE_DIR = "tune"
 FOLDERS_ACTOR = "spaceship-run-folders"
 #: ASHA: the first rung at this share of a trial's budget, each next one this many times further.
 GRACE_SHARE, REDUCTION = 1 / 8, 2
-METRICS = ("score", "clear_rate", "mean_return", "timesteps", "wall_time_s")
+METRICS = ("score", "clear_rate", "mean_return", "timesteps", "cpu_s", "wall_time_s")
 
 
 @dataclass
@@ -65,6 +71,8 @@ class SearchConfig:
                             type=count(1, MAX_TIMESTEPS))  # fmt: skip
     seed: int = option(0, "seed of every trial's training (trials differ by hyperparameters only) and of TPE",
                        type=count(0))  # fmt: skip
+    seconds: int = option(0, "CPU seconds per trial, at most; 0: --timesteps alone sets the budget. ASHA then "
+                          "compares trials at equal CPU time", type=count(0))  # fmt: skip
     episodes: int = option(100, f"greedy episodes of the objective, from seed {SEARCH_SEED:,}", type=count(1, 99_999))
     cpus_per_trial: int = option(1, "CPUs, and torch threads, per trial", type=count(1, 256))
 
@@ -102,18 +110,20 @@ def run_trial(sample: dict[str, Any], settings: dict[str, Any]) -> None:
     trial = tune.get_context().get_trial_id()
     folders = ray.get_actor(FOLDERS_ACTOR)
     params = make_params(**config.game_kwargs())
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     reported = {"timesteps": -1}
     # ASHA ends a trial by stopping its worker in the middle of a report, so nothing after it runs:
     # the run folder lives in the trial's working directory, which Ray keeps in its own session folder.
     run_dir = pathlib.Path.cwd() / f"run-{trial}"
 
-    def report(model: Any, results: Any) -> None:
+    def report(model: Any, results: Any) -> bool:
+        """Report to Tune; False (stop training) once the trial has had its CPU seconds."""
         metrics = {
             "score": round(search.score(results.clear_rate, float(results.returns.mean())), 6),
             "clear_rate": results.clear_rate,
             "mean_return": float(results.returns.mean()),
             "timesteps": int(model.num_timesteps),
+            "cpu_s": round(time.process_time() - start_cpu, 1),
             "wall_time_s": round(time.perf_counter() - start, 1),
         }
         model.save(run_dir / "model.zip")  # the folder as of this report, should ASHA stop the trial here
@@ -121,6 +131,7 @@ def run_trial(sample: dict[str, Any], settings: dict[str, Any]) -> None:
         ray.get(folders.put.remote(trial, pack_run(run_dir)))
         reported.update(metrics)
         tune.report(metrics)
+        return not search.seconds or metrics["cpu_s"] < search.seconds
 
     held_out = HeldOutPlay(config, search.episodes, SEARCH_SEED, report)
     model = train(config, run_dir, after_evaluation=held_out, progress=False)
@@ -331,7 +342,8 @@ def write_best(search: SearchConfig, record: TrialRecord, path: pathlib.Path, n_
     else:
         notes.append("rl-zoo does not build play.py's pixel observations: this file is for play.py train")
     temporary = path.with_suffix(".yml.tmp")
-    zoo.write(temporary, config.n_envs, search.timesteps, search.obs, hyperparams, notes, config.reward_scale)
+    timesteps = result["timesteps"] if search.seconds else search.timesteps  # what the trial had in its time
+    zoo.write(temporary, config.n_envs, timesteps, search.obs, hyperparams, notes, config.reward_scale)
     temporary.replace(path)
 
 
@@ -369,9 +381,9 @@ def tune_search(search: SearchConfig, out: pathlib.Path, address: str | None, re
                         tune_space(search.algo), metric="score", mode="max", sampler=TPESampler(seed=search.seed)
                     ),
                     scheduler=ASHAScheduler(
-                        time_attr="timesteps",
-                        max_t=search.timesteps,
-                        grace_period=max(1, int(search.timesteps * GRACE_SHARE)),
+                        time_attr="cpu_s" if search.seconds else "timesteps",
+                        max_t=search.seconds or search.timesteps,
+                        grace_period=max(1, int((search.seconds or search.timesteps) * GRACE_SHARE)),
                         reduction_factor=REDUCTION,
                     ),
                     num_samples=search.trials,
