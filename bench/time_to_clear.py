@@ -1,0 +1,130 @@
+"""Steps and wall-clock to a clear rate: play.py's defaults against the earlier ones, seed by seed.
+
+    python bench/time_to_clear.py [--settings old new] [--seeds 5] [--timesteps 3000000]
+                                  [--every 100000] [--episodes 200] [--final-episodes 1000]
+
+Each setting trains PPO2 from seeds 0, 1, ... as ``play.py train`` does (same env, reward
+scale, hyperparameters, one torch thread), and every ``--every`` steps plays ``--episodes``
+greedy episodes from seed 900,000 (the search's seeds, which no training uses). The first
+time the clear rate reaches 90% and 95% is reported in steps and in seconds of training
+(evaluation excluded). The final model is evaluated on ``--final-episodes`` seeds from
+1,000,000. ``old`` is play.py's defaults before the search (5M steps cleared 84%),
+``new`` today's; a path to an rl-zoo hyperparameter file is a setting too. Settings take
+turns seed by seed, so a slow spell of the machine falls on both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import statistics
+import time
+
+import numpy as np
+import torch as th
+from stable_baselines3.common.callbacks import BaseCallback
+
+from experiments.config import TrainConfig, algo_class, default_hyperparams, learner_kwargs, policy_name
+from experiments.envs import make_train_env
+from experiments.evaluate import EVAL_SEED, SEARCH_SEED, play_greedy
+
+#: play.py's defaults before the search: 32 games, unscaled rewards.
+OLD = {
+    "n_envs": 32,
+    "reward_scale": 1.0,
+    "hyperparams": {"n_steps": 256, "batch_size": 2048, "n_epochs": 10, "learning_rate": 3e-4, "ent_coef": 0.01,
+                    "gamma": 0.99, "gae_lambda": 0.95},
+}
+TARGETS = (0.9, 0.95)
+
+
+def setting(name: str) -> TrainConfig:
+    if name == "old":
+        return TrainConfig(n_envs=OLD["n_envs"], reward_scale=OLD["reward_scale"], hyperparams=dict(OLD["hyperparams"]))
+    if name == "new":
+        return TrainConfig(hyperparams=default_hyperparams("ppo2", "features"))
+    from experiments import zoo
+
+    settings = zoo.read(pathlib.Path(name), "ppo2", "features")
+    return TrainConfig(
+        n_envs=settings.n_envs or TrainConfig.n_envs,
+        reward_scale=settings.reward_scale or 0.0,
+        hyperparams={**default_hyperparams("ppo2", "features"), **settings.hyperparams},
+    )
+
+
+class Clock(BaseCallback):
+    """Greedy clear rate every ``every`` steps; training seconds exclude the evaluations."""
+
+    def __init__(self, every: int, episodes: int) -> None:
+        super().__init__()
+        self.every, self.episodes = every, episodes
+        self.next, self.evaluating, self.start = every, 0.0, 0.0
+        self.curve: list[tuple[int, float, float]] = []  # (steps, training seconds, clear rate)
+
+    def _on_training_start(self) -> None:
+        self.start = time.perf_counter()
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self.next:
+            self.next += self.every
+            seconds = time.perf_counter() - self.start - self.evaluating
+            began = time.perf_counter()
+            rate = play_greedy(self.model, "features", self.episodes, SEARCH_SEED).clear_rate
+            self.evaluating += time.perf_counter() - began
+            self.curve.append((self.num_timesteps, seconds, rate))
+        return True
+
+    def first(self, target: float) -> tuple[int, float] | None:
+        return next(((steps, seconds) for steps, seconds, rate in self.curve if rate >= target), None)
+
+
+def run(config: TrainConfig, seed: int, args: argparse.Namespace) -> dict:
+    config.seed = seed
+    venv = make_train_env("features", config.n_envs, seed, reward_scale=config.reward_scale)
+    model = algo_class("ppo2")(policy_name("features"), venv, seed=seed, device="cpu",
+                               **learner_kwargs(config.hyperparams))  # fmt: skip
+    clock = Clock(args.every, args.episodes)
+    model.learn(args.timesteps, callback=clock)
+    final = play_greedy(model, "features", args.final_episodes, EVAL_SEED)
+    return {"clock": clock, "final": final.clear_rate}
+
+
+def cell(hits: list[tuple[int, float] | None]) -> str:
+    reached = [h for h in hits if h is not None]
+    if not reached:
+        return f"0 of {len(hits)} seeds"
+    steps = statistics.median(h[0] for h in reached)
+    seconds = statistics.median(h[1] for h in reached)
+    return f"{len(reached)} of {len(hits)}: median {steps / 1e6:.2f}M steps, {seconds:.0f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--settings", nargs="+", default=["old", "new"])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--timesteps", type=int, default=3_000_000)
+    parser.add_argument("--every", type=int, default=100_000)
+    parser.add_argument("--episodes", type=int, default=200)
+    parser.add_argument("--final-episodes", type=int, default=1000)
+    args = parser.parse_args()
+    th.set_num_threads(1)
+    results: dict[str, list[dict]] = {name: [] for name in args.settings}
+    for seed in range(args.seeds):
+        for name in args.settings[seed % len(args.settings):] + args.settings[: seed % len(args.settings)]:
+            result = run(setting(name), seed, args)
+            results[name].append(result)
+            curve = " ".join(f"{s / 1e6:.1f}M:{r:.0%}" for s, _, r in result["clock"].curve[4::5])
+            print(f"{name} seed {seed}: final {result['final']:.1%}  ({curve})", flush=True)
+    print(f"\nPPO2, {args.timesteps:,} steps, clear rate every {args.every:,} steps on {args.episodes} seeds "
+          f"from {SEARCH_SEED:,}; final on {args.final_episodes} seeds from {EVAL_SEED:,}\n")  # fmt: skip
+    print("| setting | to 90% clear | to 95% clear | final clear rate (per seed) |\n|---|---|---|---|")
+    for name, runs in results.items():
+        finals = [r["final"] for r in runs]
+        per_seed = ", ".join(f"{f:.1%}" for f in finals)
+        to = [cell([r["clock"].first(t) for r in runs]) for t in TARGETS]
+        print(f"| {name} | {to[0]} | {to[1]} | {np.mean(finals):.1%} ({per_seed}) |")
+
+
+if __name__ == "__main__":
+    main()
