@@ -225,8 +225,10 @@ def _ledger_class() -> type:
                     self.ended[trial.trial_id] = "error" if trial.status == "ERROR" else self._how_it_ended(trial)
 
         def _how_it_ended(self, trial: Any) -> str:
-            steps = (trial.last_result or {}).get("timesteps", 0)
-            return "completed" if steps >= self.search.timesteps else "stopped early"
+            """Completed: it had its whole budget, of steps or of CPU seconds; else ASHA stopped it."""
+            result = trial.last_result or {}
+            spent = self.search.seconds and result.get("cpu_s", 0) >= self.search.seconds
+            return "completed" if spent or result.get("timesteps", 0) >= self.search.timesteps else "stopped early"
 
         def _say(self, trial: Any, more: str = "") -> None:
             result = trial.last_result or {}
