@@ -305,7 +305,7 @@ def write_tables(search: SearchConfig, out: pathlib.Path, records: list[TrialRec
     """``trials.csv``, best score first, and ``best.yml`` from the best trial so far."""
     if not records:
         return
-    rows = [trial_row(search, r) for r in sorted(records, key=lambda r: (-r.score, r.trial))]
+    rows = [trial_row(search, r) for r in sorted(records, key=table_order)]
     temporary = out / "trials.csv.tmp"
     with temporary.open("w", newline="") as f:
         writer = csv.DictWriter(f, list(rows[0]))
@@ -317,11 +317,16 @@ def write_tables(search: SearchConfig, out: pathlib.Path, records: list[TrialRec
         write_best(search, best, out / "best.yml", len(records))
 
 
+def table_order(record: TrialRecord) -> tuple[float, str]:
+    """Best score first; ties in the order of the trial ids, so the table and ``best.yml`` agree."""
+    return -record.score, record.trial
+
+
 def best_trial(records: list[TrialRecord]) -> TrialRecord | None:
-    """The highest score among trials that ran their whole budget; if none has yet, among all that reported."""
+    """The first completed trial in table order; if none has completed yet, the first that reported."""
     scored = [r for r in records if r.result]
     whole = [r for r in scored if r.status == "completed"]
-    return max(whole or scored, key=lambda r: r.score, default=None)
+    return min(whole or scored, key=table_order, default=None)
 
 
 def write_best(search: SearchConfig, record: TrialRecord, path: pathlib.Path, n_trials: int) -> None:
