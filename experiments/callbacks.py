@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import warnings
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -62,6 +63,19 @@ def eval_episodes(config: TrainConfig) -> int:
     return config.eval_episodes or int(np.clip(config.timesteps // 100_000, 4, 32))
 
 
+class Evaluation(EvalCallback):
+    """SB3's ``EvalCallback``, quiet about its env differing from the training env.
+
+    They differ on purpose: the training env scales the rewards for learning, the
+    evaluation env plays the game's own.
+    """
+
+    def _init_callback(self) -> None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Training and eval env are not of the same type")
+            super()._init_callback()
+
+
 def evaluation(
     config: TrainConfig, run_dir: pathlib.Path, every: int, resume: bool, after: BaseCallback | None = None
 ) -> EvalCallback:
@@ -70,7 +84,7 @@ def evaluation(
     ``after`` is called after each evaluation, once ``evaluations.npz`` is written.
     """
     episodes = eval_episodes(config)
-    callback = EvalCallback(
+    callback = Evaluation(
         make_train_env(config.obs, min(8, episodes), config.seed + 10_000, config.game_kwargs()),
         callback_after_eval=after,
         n_eval_episodes=episodes,

@@ -93,7 +93,7 @@ class TrainConfig:
         "or pixels (84x84 grey, stacked 4)",
         choices=OBS_TYPES,
     )
-    timesteps: int = option(5_000_000, "environment steps in all", type=count(1, MAX_TIMESTEPS))
+    timesteps: int = option(2_000_000, "environment steps in all", type=count(1, MAX_TIMESTEPS))
     n_envs: int = option(32, "games stepped together in one SpaceshipVecEnv", type=count(1))
     seed: int = option(0, "seed of the networks and of game i (seed + i)", type=count(0))
     difficulty: int = option(0, "0 (the lecture's game) to 3: more bombs, better aimed, a faster march", type=int)
@@ -186,14 +186,17 @@ def default_hyperparams(algo: str, obs: str) -> dict[str, Any]:
                 **_extractor(obs)}  # fmt: skip
     if obs == "pixels":
         return {"n_steps": 128, "batch_size": 256, "n_epochs": 4, "learning_rate": 2.5e-4, "ent_coef": 0.01}
+    # The best of play.py tune's search (README, "Where the defaults come from").
     return {
         "n_steps": 256,
-        "batch_size": 2048,
+        "batch_size": 256,
         "n_epochs": 10,
-        "learning_rate": 3e-4,
-        "ent_coef": 0.01,
+        "learning_rate": "lin_0.000441",
+        "ent_coef": 0.0104,
         "gamma": 0.99,
         "gae_lambda": 0.95,
+        "clip_range": 0.3,
+        "policy_kwargs": {"net_arch": [64, 64]},
     }
 
 
