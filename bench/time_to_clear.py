@@ -1,6 +1,6 @@
 """Steps and wall-clock to a clear rate: play.py's defaults against the earlier ones, seed by seed.
 
-    python bench/time_to_clear.py [--settings old new] [--seeds 5] [--timesteps 3000000]
+    python bench/time_to_clear.py [--settings old new] [--seeds 5] [--timesteps 4000000]
                                   [--every 100000] [--episodes 200] [--final-episodes 1000]
 
 Each setting trains PPO2 from seeds 0, 1, ... as ``play.py train`` does (same env, reward
@@ -103,7 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--settings", nargs="+", default=["old", "new"])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--timesteps", type=int, default=3_000_000)
+    parser.add_argument("--timesteps", type=int, default=TrainConfig.timesteps)
     parser.add_argument("--every", type=int, default=100_000)
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--final-episodes", type=int, default=1000)

@@ -93,7 +93,7 @@ class TrainConfig:
         "or pixels (84x84 grey, stacked 4)",
         choices=OBS_TYPES,
     )
-    timesteps: int = option(2_000_000, "environment steps in all", type=count(1, MAX_TIMESTEPS))
+    timesteps: int = option(4_000_000, "environment steps in all", type=count(1, MAX_TIMESTEPS))
     n_envs: int = option(32, "games stepped together in one SpaceshipVecEnv", type=count(1))
     seed: int = option(0, "seed of the networks and of game i (seed + i)", type=count(0))
     difficulty: int = option(0, "0 (the lecture's game) to 3: more bombs, better aimed, a faster march", type=int)
