@@ -36,7 +36,7 @@ import torch as th
 from stable_baselines3 import PPO
 
 from agent import PPO2, PolicyGradient
-from experiments.config import default_hyperparams
+from experiments.config import REWARD_SCALE, default_hyperparams, learner_kwargs
 from experiments.envs import make_train_env
 from spaceship_env.evaluation import play_episodes
 
@@ -57,10 +57,10 @@ def run(name: str, seed: int, timesteps: int, n_envs: int) -> tuple[float, float
     cls, algo = LEARNERS[name]
     model = cls(
         "MlpPolicy",
-        make_train_env("features", n_envs, seed),
+        make_train_env("features", n_envs, seed, reward_scale=REWARD_SCALE["features"]),
         seed=seed,
         device="cpu",
-        **default_hyperparams(algo, "features"),
+        **learner_kwargs(default_hyperparams(algo, "features")),
     )
     start = time.perf_counter()
     model.learn(timesteps)
@@ -139,7 +139,7 @@ def speed_run(name: str, config: str, timesteps: int, seed: int) -> SpeedRun:
     cls, _ = LEARNERS[name]
     n_envs, hyperparams = SPEED_CONFIGS[config]
     venv = make_train_env("features", n_envs, seed)
-    model = cls("MlpPolicy", venv, seed=seed, device="cpu", **hyperparams)
+    model = cls("MlpPolicy", venv, seed=seed, device="cpu", **learner_kwargs(hyperparams))
     parts: dict[str, float] = {}
     venv.step = timing(parts, "env", venv.step)
     model.collect_rollouts = timing(parts, "collect", model.collect_rollouts)

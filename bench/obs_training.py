@@ -19,7 +19,7 @@ import time
 
 import torch as th
 
-from experiments.config import TrainConfig, algo_class, default_hyperparams
+from experiments.config import TrainConfig, algo_class, default_hyperparams, learner_kwargs
 from experiments.envs import make_train_env
 
 TARGETS = (("small_screen", "pixels", 6.0), ("grid", "features", 0.3))
@@ -29,7 +29,7 @@ def model_for(obs: str, n_envs: int):
     config = TrainConfig(obs=obs, n_envs=n_envs)
     policy = "CnnPolicy" if obs == "pixels" else "MlpPolicy"
     venv = make_train_env(obs, n_envs, seed=0)
-    return algo_class("ppo2")(policy, venv, seed=0, device="cpu", **default_hyperparams(config.algo, obs))
+    return algo_class("ppo2")(policy, venv, seed=0, device="cpu", **learner_kwargs(default_hyperparams(config.algo, obs)))
 
 
 def steps_per_second(model, rollouts: int) -> float:
