@@ -29,7 +29,8 @@ def model_for(obs: str, n_envs: int):
     config = TrainConfig(obs=obs, n_envs=n_envs)
     policy = "CnnPolicy" if obs == "pixels" else "MlpPolicy"
     venv = make_train_env(obs, n_envs, seed=0)
-    return algo_class("ppo2")(policy, venv, seed=0, device="cpu", **learner_kwargs(default_hyperparams(config.algo, obs)))
+    hyperparams = learner_kwargs(default_hyperparams(config.algo, obs))
+    return algo_class("ppo2")(policy, venv, seed=0, device="cpu", **hyperparams)
 
 
 def steps_per_second(model, rollouts: int) -> float:
