@@ -24,6 +24,7 @@ SelfPPO2 = TypeVar("SelfPPO2", bound="PPO2")
 #: What train() logs per minibatch, averaged per update.
 METRICS = ("policy", "value", "entropy", "kl", "clip", "loss")
 
+
 def check_batch_size_as_sb3(batch_size: int, normalize_advantage: bool, n_steps: int, env: VecEnv | None) -> None:
     """SB3's ``PPO.__init__`` checks, with its exception types and warning, for code that catches them.
 
@@ -32,7 +33,9 @@ def check_batch_size_as_sb3(batch_size: int, normalize_advantage: bool, n_steps:
     ends each epoch with a truncated minibatch (the whole rollout, if it is the smaller).
     """
     if normalize_advantage and batch_size <= 1:  # SB3 issue #440: one sample cannot be standardised
-        raise AssertionError("`batch_size` must be greater than 1. See https://github.com/DLR-RM/stable-baselines3/issues/440")
+        raise AssertionError(
+            "`batch_size` must be greater than 1. See https://github.com/DLR-RM/stable-baselines3/issues/440"
+        )
     if env is None:
         return
     buffer_size = env.num_envs * n_steps

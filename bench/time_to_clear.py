@@ -32,8 +32,15 @@ from experiments.evaluate import EVAL_SEED, SEARCH_SEED, play_greedy
 OLD = {
     "n_envs": 32,
     "reward_scale": 1.0,
-    "hyperparams": {"n_steps": 256, "batch_size": 2048, "n_epochs": 10, "learning_rate": 3e-4, "ent_coef": 0.01,
-                    "gamma": 0.99, "gae_lambda": 0.95},
+    "hyperparams": {
+        "n_steps": 256,
+        "batch_size": 2048,
+        "n_epochs": 10,
+        "learning_rate": 3e-4,
+        "ent_coef": 0.01,
+        "gamma": 0.99,
+        "gae_lambda": 0.95,
+    },
 }
 TARGETS = (0.9, 0.95)
 
@@ -111,7 +118,7 @@ def main() -> None:
     th.set_num_threads(1)
     results: dict[str, list[dict]] = {name: [] for name in args.settings}
     for seed in range(args.seeds):
-        for name in args.settings[seed % len(args.settings):] + args.settings[: seed % len(args.settings)]:
+        for name in args.settings[seed % len(args.settings) :] + args.settings[: seed % len(args.settings)]:
             result = run(setting(name), seed, args)
             results[name].append(result)
             curve = " ".join(f"{s / 1e6:.1f}M:{r:.0%}" for s, _, r in result["clock"].curve[4::5])

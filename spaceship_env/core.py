@@ -167,9 +167,7 @@ ROW_BOTTOMS = np.arange(N_ROWS, dtype=np.int32) * ROW_PITCH + ALIEN_H
 COL_MIDDLES = COL_OFFSETS + ALIEN_W // 2  # where a column's bombs start, from the formation's x
 #: The column a laser at ``rel`` passes through; ``N_COLS`` (an always-empty extra
 #: column) where it passes between or beside the columns.
-COLUMN_AT = np.where(
-    (REL >= 0) & (REL // COL_PITCH < N_COLS) & (REL % COL_PITCH < ALIEN_W), REL // COL_PITCH, N_COLS
-)
+COLUMN_AT = np.where((REL >= 0) & (REL // COL_PITCH < N_COLS) & (REL % COL_PITCH < ALIEN_W), REL // COL_PITCH, N_COLS)
 #: The living column whose centre is nearest the ship, by living-column mask and ``rel``;
 #: of two equally near, the left one.
 _NEAREST_COLUMN = np.where(_COL_SETS[:, None, :], np.abs(COL_CENTRES - REL[:, None]), np.inf).argmin(axis=2)
@@ -189,9 +187,7 @@ def check_batch_size(n: int) -> int:
         return n
     need = n * BYTES_PER_GAME
     if need > memory:
-        raise ValueError(
-            f"{n:,} games need about {_size(need)} of memory, more than this machine's {_size(memory)}"
-        )
+        raise ValueError(f"{n:,} games need about {_size(need)} of memory, more than this machine's {_size(memory)}")
     return n
 
 

@@ -163,9 +163,7 @@ class Game:
         return 1 + (self.n_alive - 1) * self.params.march_period // N_ALIENS
 
     def wall_limits(self) -> tuple[int, int]:
-        """The formation's x range before a living alien comes ``EDGE_MARGIN`` pixels from a wall.
-
-        """
+        """The formation's x range before a living alien comes ``EDGE_MARGIN`` pixels from a wall."""
         living = self.living_columns()
         return EDGE_MARGIN - living[0] * COL_PITCH, WIDTH - EDGE_MARGIN - ALIEN_W - living[-1] * COL_PITCH
 
