@@ -178,16 +178,22 @@ _NEXT_X = np.clip(np.arange(WIDTH) + np.array([[-SHIP_SPEED], [SHIP_SPEED], [0]]
 BYTES_PER_GAME = 2600
 
 
-def check_batch_size(n: int) -> int:
-    """``n`` as a number of games, refused at once if it cannot fit in this machine's memory."""
-    n = check_int("the number of games", n, 1)
+def check_batch_size(n: int, name: str = "the number of games") -> int:
+    """``n`` as a number of games, refused at once if it cannot fit in this machine's memory.
+
+    ``name`` is how the error names ``n``: a front passes its argument's name.
+    """
+    n = check_int(name, n, 1)
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):  # not a POSIX system: let numpy find out
         return n
     need = n * BYTES_PER_GAME
     if need > memory:
-        raise ValueError(f"{n:,} games need about {_size(need)} of memory, more than this machine's {_size(memory)}")
+        raise ValueError(
+            f"{name} = {n:,}: that many games need about {_size(need)} of memory, more than this machine's "
+            f"{_size(memory)}"
+        )
     return n
 
 

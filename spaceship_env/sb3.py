@@ -47,7 +47,10 @@ class SpaceshipVecEnv(VecEnv):
         max_episode_steps: int = C.MAX_EPISODE_STEPS,
     ) -> None:
         self.render_mode = check_choice("render_mode", render_mode, RENDER_MODES, optional=True)
-        self.batch = Batch(n_envs, obs_type, difficulty, lives, repeat_action_probability, frameskip, max_episode_steps)
+        self.batch = Batch(
+            n_envs, obs_type, difficulty, lives, repeat_action_probability, frameskip, max_episode_steps,
+            "n_envs (the number of games)",
+        )  # fmt: skip
         super().__init__(self.batch.game.n, observation_space(obs_type), gym.spaces.Discrete(3))
         self._actions: np.ndarray | None = None
         self._started = False

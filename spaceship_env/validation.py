@@ -45,6 +45,14 @@ def check_seed(seed: Any, name: str = "seed") -> int | None:
     return None if seed is None else check_int(name, seed, 0)
 
 
+def describe(value: Any) -> str:
+    """``value`` in one short line: an array by its dtype and shape, anything else by its ``repr``."""
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype} and shape {value.shape}"
+    text = repr(value)
+    return text if len(text) <= 60 and "\n" not in text else f"a {type(value).__name__}"
+
+
 def check_action(action: Any) -> int:
     """One action, exactly as ``Discrete(3).contains`` accepts it: an int or a 0-d int array."""
     is_int = isinstance(action, (int, np.integer)) and not isinstance(action, (bool, np.bool_))
@@ -57,13 +65,14 @@ def check_action(action: Any) -> int:
 def check_actions(actions: Any, n: int) -> np.ndarray:
     """``actions`` as an int array of shape ``(n,)``, or a ``ValueError`` naming what is wrong."""
     if isinstance(actions, (bool, np.bool_, str, bytes)) or actions is None:
-        raise ValueError(f"invalid actions {actions!r}: {_ACTIONS_HINT}")
+        raise ValueError(f"invalid actions {describe(actions)}: {_ACTIONS_HINT}")
     arr = np.asarray(actions)
     if arr.dtype.kind not in "iu":
-        raise ValueError(f"invalid actions {actions!r} of dtype {arr.dtype}: {_ACTIONS_HINT}")
+        raise ValueError(f"invalid actions, {describe(arr)}: {_ACTIONS_HINT}")
     if arr.size != n or arr.ndim > 1:
         raise ValueError(f"expected {n} action(s), one per game, got shape {arr.shape}")
     arr = arr.reshape(n)
     if n and (arr.min() < 0 or arr.max() >= N_ACTIONS):
-        raise ValueError(f"invalid actions {actions!r}: {_ACTIONS_HINT}")
+        bad = np.flatnonzero((arr < 0) | (arr >= N_ACTIONS))
+        raise ValueError(f"invalid action {arr[bad[0]]} for game {bad[0]} ({bad.size} in all): {_ACTIONS_HINT}")
     return arr

@@ -23,7 +23,7 @@ from spaceship_env.features import features, start_features
 from spaceship_env.grid import grid
 from spaceship_env.render import Window, draw_frame
 from spaceship_env.screens import ScreenStack
-from spaceship_env.validation import OBS_TYPES, check_actions, check_choice, check_int, check_seed
+from spaceship_env.validation import OBS_TYPES, check_actions, check_choice, check_int, check_seed, describe
 
 _END_REASONS = np.array(C.END_REASONS, object)
 
@@ -40,7 +40,9 @@ class Batch:
         repeat_action_probability: float,
         frameskip: int,
         max_episode_steps: int,
+        n_name: str = "the number of games",
     ) -> None:
+        n = C.check_batch_size(n, n_name)
         self.obs_type = check_choice("obs_type", obs_type, OBS_TYPES)
         self.max_episode_steps = check_int("max_episode_steps", max_episode_steps, 1)
         self.game = C.SpaceshipCore(n, game_params(difficulty, lives, repeat_action_probability, frameskip))
@@ -130,8 +132,9 @@ class SpaceshipVectorEnv(VectorEnv):
     ) -> None:
         self.render_mode = check_choice("render_mode", render_mode, tuple(self.metadata["render_modes"]), True)
         self.batch = Batch(
-            num_envs, obs_type, difficulty, lives, repeat_action_probability, frameskip, max_episode_steps
-        )
+            num_envs, obs_type, difficulty, lives, repeat_action_probability, frameskip, max_episode_steps,
+            "num_envs (the number of games)",
+        )  # fmt: skip
         self.num_envs = self.batch.game.n
         try:
             self.autoreset_mode = AutoresetMode(autoreset_mode)
@@ -203,7 +206,7 @@ class SpaceshipVectorEnv(VectorEnv):
         mask = options["reset_mask"]
         if not (isinstance(mask, np.ndarray) and mask.dtype == np.bool_ and mask.shape == (self.num_envs,)):
             raise ValueError(
-                f"options['reset_mask'] must be a bool numpy array of shape ({self.num_envs},), got {mask!r}"
+                f"options['reset_mask'] must be a bool numpy array of shape ({self.num_envs},), got {describe(mask)}"
             )
         return mask
 

@@ -87,9 +87,32 @@ def test_a_bad_number_of_games_is_named(n):
 
 
 def test_a_batch_too_large_for_memory_fails_at_once_with_the_memory_it_needs():
-    for front in (SpaceshipVecEnv, SpaceshipVectorEnv):
-        with pytest.raises(ValueError, match=r"1,099,511,627,776 games need about [\d.]+ PiB of memory"):
+    for front, name in ((SpaceshipVecEnv, "n_envs"), (SpaceshipVectorEnv, "num_envs")):
+        with pytest.raises(ValueError, match=rf"^{name} \(the number of games\) = 1,099,511,627,776: .* [\d.]+ PiB"):
             front(2**40)
+
+
+@pytest.mark.parametrize("n", [0, 1.5, "4"])
+def test_a_bad_number_of_games_names_the_fronts_argument(n):
+    for front, name in ((SpaceshipVecEnv, "n_envs"), (SpaceshipVectorEnv, "num_envs")):
+        with pytest.raises(ValueError, match=rf"^{name} \(the number of games\) must be"):
+            front(n)
+
+
+def test_errors_about_arrays_are_one_line_whatever_the_array():
+    env = SpaceshipVectorEnv(300)
+    env.reset(seed=0)
+    for bad in (np.ones((300, 1), bool), np.ones(300, int)):
+        with pytest.raises(ValueError, match="reset_mask") as error:
+            env.reset(options={"reset_mask": bad})
+        assert "\n" not in str(error.value) and len(str(error.value)) < 200
+    actions = np.zeros(300, int)
+    actions[[7, 40]] = 3
+    with pytest.raises(ValueError, match=r"^invalid action 3 for game 7 \(2 in all\)") as error:
+        env.step(actions)
+    with pytest.raises(ValueError, match="dtype float64") as error:
+        env.step(np.zeros(300))
+    assert "\n" not in str(error.value)
 
 
 def test_a_negative_seed_is_named_on_every_front():
