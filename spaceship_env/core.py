@@ -431,3 +431,16 @@ class SpaceshipCore:
         reason[self.lives <= 0] = DESTROYED
         reason[self.n_alive == 0] = CLEARED
         return reason != RUNNING
+
+
+def start_positions(params: GameParams) -> SpaceshipCore:
+    """One just-reset game per place the ship can start, game ``k`` at ``START_X[k]``.
+
+    Every other part of a fresh game is the same whatever the seed, so an observation of a
+    reset game can be looked up by where its ship starts: the fronts build those tables from this.
+    """
+    game = SpaceshipCore(len(START_X), params)
+    game.seed(0)
+    game.reset()
+    game.ship_x[:] = START_X
+    return game

@@ -175,11 +175,7 @@ def _row_starts(n: int, width: int) -> np.ndarray:
 @functools.cache
 def _start_features(params: GameParams) -> np.ndarray:
     """Row ``k``: the features of a fresh game whose ship starts at ``START_X[k]``."""
-    game = C.SpaceshipCore(len(C.START_X), params)
-    game.seed(0)
-    game.reset()
-    game.ship_x[:] = C.START_X
-    return features(game)
+    return features(C.start_positions(params))
 
 
 def start_features(game: C.SpaceshipCore, games: np.ndarray) -> np.ndarray:

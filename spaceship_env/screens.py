@@ -318,11 +318,7 @@ def _laser_crosses_alien(game: C.SpaceshipCore) -> np.ndarray:
 @functools.cache
 def _start_screens(params: GameParams) -> np.ndarray:
     """Row ``k``: the small frame of a fresh game whose ship starts at ``START_X[k]``."""
-    game = C.SpaceshipCore(len(C.START_X), params)
-    game.seed(0)
-    game.reset()
-    game.ship_x[:] = C.START_X
-    return small_screens(game)
+    return small_screens(C.start_positions(params))
 
 
 def start_screens(game: C.SpaceshipCore, games: np.ndarray) -> np.ndarray:
