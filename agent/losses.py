@@ -6,6 +6,11 @@
 | J_PPO2 = Σ min(r·A, clip(r, 1−ε, 1+ε)·A) | :func:`clipped_surrogate_loss` |
 | D_KL(π_θ' ‖ π_θ) kept small | :func:`approx_kl` |
 | the critic that learns b | :func:`value_loss` |
+
+Below them, each loss's gradient in closed form (:func:`clipped_surrogate_grad`, ...), for
+PPO2's update that runs autograd through the network only: at a minibatch of 256, taping
+and replaying the two dozen small operations of the losses costs more than the network.
+``tests/test_losses.py`` holds each to autograd's gradient of the loss above it.
 """
 
 from __future__ import annotations
@@ -67,3 +72,44 @@ def value_loss(
             raise ValueError("value clipping needs old_values")
         values = old_values + th.clamp(values - old_values, -clip_range_vf, clip_range_vf)
     return F.mse_loss(values, returns)
+
+
+# --- Their gradients ---------------------------------------------------------------------
+def clipped_surrogate_grad(
+    log_prob: th.Tensor, old_log_prob: th.Tensor, advantages: th.Tensor, clip_range: float
+) -> th.Tensor:
+    """d/d log π of :func:`clipped_surrogate_loss`: -r·A/N where min() takes r·A, else 0.
+
+    Where r lies inside the band the two terms are equal and both pass r·A; where min()
+    takes the clipped term, r is outside the band and the clamp passes nothing.
+    """
+    ratio = probability_ratio(log_prob, old_log_prob)
+    unclipped = ratio * advantages
+    clipped = th.clamp(ratio, 1.0 - clip_range, 1.0 + clip_range) * advantages
+    return th.where(unclipped <= clipped, -unclipped / len(log_prob), 0.0)
+
+
+def approx_kl_grad(log_prob: th.Tensor, old_log_prob: th.Tensor) -> th.Tensor:
+    """d/d log π of :func:`approx_kl`: (r − 1)/N."""
+    return (probability_ratio(log_prob, old_log_prob) - 1.0) / len(log_prob)
+
+
+def value_loss_grad(
+    values: th.Tensor,
+    returns: th.Tensor,
+    old_values: th.Tensor | None = None,
+    clip_range_vf: float | None = None,
+) -> th.Tensor:
+    """d/d values of :func:`value_loss`: 2(v − R)/N, and 0 where clipping holds v still."""
+    if clip_range_vf is None:
+        return 2.0 * (values - returns) / values.numel()
+    if old_values is None:
+        raise ValueError("value clipping needs old_values")
+    change = values - old_values
+    error = old_values + th.clamp(change, -clip_range_vf, clip_range_vf) - returns
+    return th.where(change.abs() <= clip_range_vf, 2.0 * error / values.numel(), 0.0)
+
+
+def log_softmax_grad(grad_log_pmf: th.Tensor, log_pmf: th.Tensor) -> th.Tensor:
+    """Back through log π = z − logsumexp(z): from d/d log π to d/d z, g − π·Σg."""
+    return grad_log_pmf - log_pmf.exp() * grad_log_pmf.sum(-1, keepdim=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
@@ -10,13 +11,24 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.policies import ActorCriticPolicy
-from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, RolloutBufferSamples, Schedule
 from stable_baselines3.common.utils import FloatSchedule, explained_variance
 from stable_baselines3.common.vec_env import VecEnv
 
+from agent.backprop import heads_backprop
 from agent.base import LectureAlgorithm
-from agent.fast_policy import PolicyCalls
-from agent.losses import approx_kl, clip_fraction, clipped_surrogate_loss, value_loss
+from agent.fast_policy import PolicyCalls, entropy, entropy_grad, normalized_logits
+from agent.fast_policy import log_prob as log_probs
+from agent.losses import (
+    approx_kl,
+    approx_kl_grad,
+    clip_fraction,
+    clipped_surrogate_grad,
+    clipped_surrogate_loss,
+    log_softmax_grad,
+    value_loss,
+    value_loss_grad,
+)
 from agent.rollout import FastRollouts
 
 SelfPPO2 = TypeVar("SelfPPO2", bound="PPO2")
@@ -89,9 +101,12 @@ class PPO2(FastRollouts, LectureAlgorithm):
 
     Faster than SB3's PPO, with SB3's numbers: rollouts go through
     :class:`agent.rollout.FastRollouts` and :class:`agent.fast_policy.PolicyCalls`, which
-    draw the same actions from the same random streams; a CPU Adam runs ``fused`` unless
+    draw the same actions from the same random streams. With a Categorical policy the
+    update takes the losses' gradient with respect to the logits and values in closed form
+    (:mod:`agent.losses`) and backpropagates only through the network, written out for a
+    plain MLP (:mod:`agent.backprop`); a CPU Adam runs ``fused`` unless
     ``policy_kwargs["optimizer_kwargs"]`` choose ``foreach`` or ``fused``. The weights then
-    agree with SB3's PPO to rounding (fused Adam, and the entropy's p = exp(log π)).
+    agree with SB3's PPO to rounding (tests/test_ppo2_speed_path.py states how close).
     Dict observations, gSDE and a custom ``rollout_buffer_class`` collect with SB3's code.
 
     :param policy: ``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"`` or a policy class.
@@ -216,37 +231,41 @@ class PPO2(FastRollouts, LectureAlgorithm):
         clip_range = self.clip_range(self._current_progress_remaining)
         clip_range_vf = None if self.clip_range_vf is None else self.clip_range_vf(self._current_progress_remaining)
         policy_calls = PolicyCalls(self.policy)
+        network = heads_backprop(policy_calls)
         rows: list[th.Tensor] = []  # one per applied minibatch, in the order of METRICS
         stop_kl = None
         for epoch in range(self.n_epochs):
             for batch in self.rollout_buffer.get(self.batch_size):
-                actions = batch.actions
-                if isinstance(self.action_space, spaces.Discrete):
-                    actions = actions.long().flatten()
-                values, log_prob, entropy = policy_calls.evaluate_actions(batch.observations, actions)
                 advantages = batch.advantages
                 # Standardising a minibatch of one is meaningless (SB3 issue #325).
                 if self.normalize_advantage and len(advantages) > 1:
-                    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-
-                policy_loss = clipped_surrogate_loss(log_prob, batch.old_log_prob, advantages, clip_range)
-                v_loss = value_loss(values.flatten(), batch.returns, batch.old_values, clip_range_vf)
-                # Without a closed-form entropy, -log π is its one-sample estimate.
-                entropy_loss = -th.mean(-log_prob if entropy is None else entropy)
-                kl = approx_kl(log_prob, batch.old_log_prob)
-                loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * v_loss
-                if self.kl_coef > 0:
-                    loss = loss + self.kl_coef * kl
-
+                    batch = batch._replace(advantages=(advantages - advantages.mean()) / (advantages.std() + 1e-8))
+                if policy_calls.categorical:
+                    # Autograd through the network only; the losses' gradient is in closed form.
+                    actions = batch.actions.long().flatten()
+                    logits, values = network.forward(batch.observations)
+                    with th.no_grad():
+                        log_pmf = normalized_logits(logits)
+                        row = self._losses(
+                            log_probs(log_pmf, actions), entropy(log_pmf), values, batch, clip_range, clip_range_vf
+                        )
+                        grads = self._head_grads(log_pmf, actions, values, batch, clip_range, clip_range_vf)
+                    backward = partial(network.backward, *grads)
+                else:
+                    actions = batch.actions
+                    if isinstance(self.action_space, spaces.Discrete):
+                        actions = actions.long().flatten()
+                    values, log_prob, entropy_ = policy_calls.evaluate_actions(batch.observations, actions)
+                    row = self._losses(log_prob, entropy_, values, batch, clip_range, clip_range_vf)
+                    backward = None
+                kl, loss = row[METRICS.index("kl")], row[METRICS.index("loss")]
                 if self.target_kl is not None and kl.item() > 1.5 * self.target_kl:
                     stop_kl = kl.item()
                     if self.verbose >= 1:
                         print(f"Early stopping at epoch {epoch}: approx_kl {stop_kl:.3f} > 1.5 x target_kl")
                     break
-                self._gradient_step(loss, f"epoch {epoch}")
-                with th.no_grad():  # read out once per train(), not with an .item() per metric and minibatch
-                    clip = clip_fraction(log_prob, batch.old_log_prob, clip_range)
-                    rows.append(th.stack([policy_loss, v_loss, entropy_loss, kl, clip, loss]))
+                self._gradient_step(loss, f"epoch {epoch}", backward)
+                rows.append(row.detach())
             self._n_updates += 1
             if stop_kl is not None:
                 break
@@ -256,6 +275,48 @@ class PPO2(FastRollouts, LectureAlgorithm):
         self._adapt_kl_coef(stats["kl"])
         self._record(stats, clip_range, clip_range_vf)
         self.logger.record("train/stopped_early", int(stop_kl is not None))
+
+    def _losses(
+        self,
+        log_prob: th.Tensor,
+        entropy: th.Tensor | None,
+        values: th.Tensor,
+        batch: RolloutBufferSamples,
+        clip_range: float,
+        clip_range_vf: float | None,
+    ) -> th.Tensor:
+        """The minibatch's loss and its parts, as a row in the order of :data:`METRICS`."""
+        policy_loss = clipped_surrogate_loss(log_prob, batch.old_log_prob, batch.advantages, clip_range)
+        v_loss = value_loss(values.flatten(), batch.returns, batch.old_values, clip_range_vf)
+        # Without a closed-form entropy, -log π is its one-sample estimate.
+        entropy_loss = -th.mean(-log_prob if entropy is None else entropy)
+        kl = approx_kl(log_prob, batch.old_log_prob)
+        loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * v_loss
+        if self.kl_coef > 0:
+            loss = loss + self.kl_coef * kl
+        with th.no_grad():
+            clip = clip_fraction(log_prob, batch.old_log_prob, clip_range)
+        return th.stack([policy_loss, v_loss, entropy_loss, kl, clip, loss])
+
+    def _head_grads(
+        self,
+        log_pmf: th.Tensor,
+        actions: th.Tensor,
+        values: th.Tensor,
+        batch: RolloutBufferSamples,
+        clip_range: float,
+        clip_range_vf: float | None,
+    ) -> tuple[th.Tensor, th.Tensor]:
+        """d loss/d logits and d loss/d values: :meth:`_losses`' gradient, term by term."""
+        log_prob = log_probs(log_pmf, actions)
+        d_log_prob = clipped_surrogate_grad(log_prob, batch.old_log_prob, batch.advantages, clip_range)
+        if self.kl_coef > 0:
+            d_log_prob = d_log_prob + self.kl_coef * approx_kl_grad(log_prob, batch.old_log_prob)
+        # entropy_loss = -mean(H): its gradient is -entropy_grad / N on every row.
+        d_log_pmf = entropy_grad(log_pmf).mul_(-self.ent_coef / len(log_pmf))
+        d_log_pmf.scatter_add_(-1, actions.unsqueeze(-1), d_log_prob.unsqueeze(-1))
+        d_values = value_loss_grad(values.flatten(), batch.returns, batch.old_values, clip_range_vf)
+        return log_softmax_grad(d_log_pmf, log_pmf), (self.vf_coef * d_values).view_as(values)
 
     def _adapt_kl_coef(self, kls: list[float]) -> None:
         """The PPO paper's adaptive β: halve when the policy barely moved, double when too far."""

@@ -1,16 +1,22 @@
-"""The lecture's losses, by hand-computed numbers and their gradients."""
+"""The lecture's losses, by hand-computed numbers and their gradients; the closed-form
+gradients PPO2 trains with, against autograd's gradients of the losses."""
 
 import math
 
 import pytest
 import torch as th
 
+from agent.fast_policy import entropy, entropy_grad, normalized_logits
 from agent.losses import (
     approx_kl,
+    approx_kl_grad,
     clip_fraction,
+    clipped_surrogate_grad,
     clipped_surrogate_loss,
+    log_softmax_grad,
     policy_gradient_loss,
     value_loss,
+    value_loss_grad,
 )
 
 
@@ -80,3 +86,69 @@ def test_value_loss_plain_and_clipped():
     assert value_loss(values, returns, old, 0.5).item() == 2.25
     with pytest.raises(ValueError, match="old_values"):
         value_loss(values, returns, None, 0.5)
+
+
+# --- the closed-form gradients against autograd ---------------------------------------------
+def autograd_of(loss_fn, x, *args):
+    x = x.detach().clone().requires_grad_()
+    loss_fn(x, *args).backward()
+    return x.grad
+
+
+def minibatch(seed, n=512):
+    """Log-probabilities whose ratios to the old ones spread over [0.4, 2.5], both signs of advantage."""
+    g = th.Generator().manual_seed(seed)
+    old = -th.rand(n, generator=g) * 3
+    log_prob = old + (th.rand(n, generator=g) * 1.8 - 0.9)
+    return log_prob, old, th.randn(n, generator=g)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("clip_range", [0.1, 0.3])
+def test_clipped_surrogate_grad_is_autograds(seed, clip_range):
+    log_prob, old, advantages = minibatch(seed)
+    expected = autograd_of(clipped_surrogate_loss, log_prob, old, advantages, clip_range)
+    got = clipped_surrogate_grad(log_prob, old, advantages, clip_range)
+    assert (expected == 0).sum() > 50 and (expected != 0).sum() > 50  # both sides of the clip are tried
+    th.testing.assert_close(got, expected, rtol=1e-6, atol=1e-9)
+
+
+def test_clipped_surrogate_grad_on_the_band_edges_and_at_zero_advantage():
+    log_prob = logs(0.8, 1.2, 1.2, 0.8, 1.5)
+    old, advantages = th.zeros(5), th.tensor([1.0, 1.0, -1.0, -1.0, 0.0])
+    expected = autograd_of(clipped_surrogate_loss, log_prob, old, advantages, 0.2)
+    th.testing.assert_close(clipped_surrogate_grad(log_prob.detach(), old, advantages, 0.2), expected)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_approx_kl_grad_is_autograds(seed):
+    log_prob, old, _ = minibatch(seed)
+    th.testing.assert_close(approx_kl_grad(log_prob, old), autograd_of(approx_kl, log_prob, old))
+
+
+@pytest.mark.parametrize("clip_range_vf", [None, 0.2])
+def test_value_loss_grad_is_autograds(clip_range_vf):
+    g = th.Generator().manual_seed(0)
+    values, returns, old = th.randn(512, generator=g), th.randn(512, generator=g), th.randn(512, generator=g)
+    expected = autograd_of(value_loss, values, returns, old, clip_range_vf)
+    if clip_range_vf is not None:
+        assert (expected == 0).sum() > 50  # some predictions are held by the clip
+    th.testing.assert_close(value_loss_grad(values, returns, old, clip_range_vf), expected)
+    with pytest.raises(ValueError, match="old_values"):
+        value_loss_grad(values, returns, None, 0.2)
+
+
+def test_entropy_and_log_softmax_grads_are_autograds_with_an_impossible_action():
+    logits = th.randn(64, 3, generator=th.Generator().manual_seed(1))
+    logits[0, 2] = -float("inf")  # probability 0: no NaN either way
+    upstream = th.randn(64, 3, generator=th.Generator().manual_seed(2))
+
+    def through_log_softmax(z):
+        log_pmf = normalized_logits(z)
+        return (upstream * log_pmf).sum() + entropy(log_pmf).mean()
+
+    expected = autograd_of(through_log_softmax, logits)
+    log_pmf = normalized_logits(logits)
+    got = log_softmax_grad(upstream + entropy_grad(log_pmf) / len(logits), log_pmf)
+    assert th.isfinite(got).all()
+    th.testing.assert_close(got, expected)

@@ -2,8 +2,9 @@
 
 Rollouts (observations, actions, rewards with time-limit bootstrapping, values,
 log-probabilities, advantages) are bit for bit SB3's PPO's. The weights after an update
-agree with SB3's to rounding only: fused Adam and the entropy's p = exp(log π) round
-differently from torch's per-tensor Adam and softmax, by about 1e-8 per update.
+agree with SB3's to rounding only: fused Adam, the entropy's p = exp(log π) and the
+closed-form gradients of the losses round differently from torch's per-tensor Adam,
+softmax and autograd, by about 1e-8 per update.
 """
 
 import gymnasium as gym
