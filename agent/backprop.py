@@ -45,12 +45,17 @@ class AutogradBackprop:
         self._heads = self.policy_calls.heads(obs)
         return self._heads
 
-    def backward(self, d_logits: th.Tensor, d_values: th.Tensor) -> None:
-        """Set each parameter's ``.grad`` to the gradient of the last forward's heads · (d_logits, d_values)."""
+    def backward(self, d_logits: th.Tensor, d_values: th.Tensor) -> list[th.Tensor]:
+        """Set each parameter's ``.grad`` to the gradient of the last forward's heads · (d_logits, d_values).
+
+        Returns the gradients, for the norm clip.
+        """
         assert self._heads is not None, "backward() before forward()"
-        self.policy_calls.policy.optimizer.zero_grad()
+        policy = self.policy_calls.policy
+        policy.optimizer.zero_grad()
         th.autograd.backward(self._heads, (d_logits, d_values))
         self._heads = None
+        return [p.grad for p in policy.parameters() if p.grad is not None]
 
 
 class MlpBackprop:
@@ -60,6 +65,9 @@ class MlpBackprop:
     list of ``Linear`` and activation layers. :meth:`forward` keeps every layer's output;
     :meth:`backward` walks the layers in reverse: for y = x·Wᵀ + b with upstream gradient
     g, dW = gᵀ·x, db = Σ g over the batch, dx = g·W; for y = act(x), dx = act'(x)·g.
+
+    The gradients are written into one flat vector, of which each ``.grad`` is a view
+    (made anew for each update): the norm clip is then one operation, not one per tensor.
     """
 
     def __init__(self, policy: ActorCriticPolicy) -> None:
@@ -71,6 +79,10 @@ class MlpBackprop:
         )
         self._inputs: list[th.Tensor] = []
         self._outputs: list[list[th.Tensor]] = []
+        parameters = list(policy.parameters())
+        self.grad = parameters[0].new_zeros(sum(p.numel() for p in parameters))
+        views = self.grad.split([p.numel() for p in parameters])
+        self._grad_of = {p: view.view_as(p) for p, view in zip(parameters, views, strict=True)}
 
     @staticmethod
     def applies_to(policy: ActorCriticPolicy) -> bool:
@@ -86,6 +98,7 @@ class MlpBackprop:
             and type(policy.value_net) is nn.Linear
             and all(type(layer) is nn.Linear or type(layer) in ACTIVATION_GRADS for layer in layers)
             and all(p.requires_grad for p in policy.parameters())
+            and len({(p.dtype, p.device) for p in policy.parameters()}) == 1  # one flat gradient holds them all
         )
 
     @th.no_grad()
@@ -104,8 +117,11 @@ class MlpBackprop:
         return logits, values
 
     @th.no_grad()
-    def backward(self, d_logits: th.Tensor, d_values: th.Tensor) -> None:
-        """Set each parameter's ``.grad`` to the gradient of the last forward's heads · (d_logits, d_values)."""
+    def backward(self, d_logits: th.Tensor, d_values: th.Tensor) -> list[th.Tensor]:
+        """Set each parameter's ``.grad`` to the gradient of the last forward's heads · (d_logits, d_values).
+
+        Returns the flat vector that holds them all, for the norm clip.
+        """
         assert self._outputs, "backward() before forward()"
         for grad, x, tower, outputs in zip((d_logits, d_values), self._inputs, self.towers, self._outputs, strict=True):
             for k in reversed(range(len(tower))):
@@ -114,12 +130,16 @@ class MlpBackprop:
                     grad = ACTIVATION_GRADS[type(layer)](outputs[k], grad)
                     continue
                 layer_input = outputs[k - 1] if k > 0 else x
-                layer.weight.grad = grad.t().mm(layer_input)
+                th.mm(grad.t(), layer_input, out=self._grad_of[layer.weight])
                 if layer.bias is not None:
-                    layer.bias.grad = grad.sum(0)
+                    th.sum(grad, 0, out=self._grad_of[layer.bias])
                 if k > 0:  # the features extractor has no weights to pass a gradient to
                     grad = grad.mm(layer.weight)
         self._outputs = []
+        for p, view in self._grad_of.items():
+            if p.grad is not view:
+                p.grad = view
+        return [self.grad]
 
 
 def heads_backprop(policy_calls: PolicyCalls) -> MlpBackprop | AutogradBackprop:

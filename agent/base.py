@@ -23,7 +23,8 @@ def clip_grad_norm(grads: list[th.Tensor], max_norm: float) -> bool:
     """``torch.nn.utils.clip_grad_norm_``'s scaling, in place; False (nothing scaled) if the norm is not finite.
 
     The same operations as torch's on tensors of one device and dtype, without its
-    per-call grouping of tensors by device, a third of a small network's update.
+    per-call grouping of tensors by device, a third of a small network's update. The norm
+    is that of all of ``grads`` together, however they are split into tensors.
     """
     if not grads:
         return True
@@ -43,19 +44,25 @@ class LectureAlgorithm(PickleFreeFiles, OnPolicyAlgorithm):
         "MultiInputPolicy": MultiInputActorCriticPolicy,
     }
 
-    def _gradient_step(self, loss: th.Tensor, where: str, backward: Callable[[], None] | None = None) -> None:
+    def _gradient_step(
+        self, loss: th.Tensor | None, where: str, backward: Callable[[], list[th.Tensor]] | None = None
+    ) -> None:
         """One optimiser step on ``loss``, refused before a NaN or inf reaches the weights.
 
-        ``backward``, if given, sets the gradients in place of ``loss.backward()``: for a
-        loss whose gradient is computed in closed form (:mod:`agent.backprop`).
+        ``backward``, if given, sets the gradients in place of ``loss.backward()`` and returns
+        the tensors that hold them: for a loss whose gradient is computed in closed form
+        (:mod:`agent.backprop`), which need not be computed itself (``loss`` None). A NaN or
+        inf there makes the gradient norm one, which is refused the same way.
         """
-        self._check_finite(loss, where)
+        if loss is not None:
+            self._check_finite(loss, where)
         if backward is None:
+            assert loss is not None, "a loss or a backward"
             self.policy.optimizer.zero_grad()
             loss.backward()
+            grads = [p.grad for p in self.policy.parameters() if p.grad is not None]
         else:
-            backward()
-        grads = [p.grad for p in self.policy.parameters() if p.grad is not None]
+            grads = backward()
         if not clip_grad_norm(grads, self.max_grad_norm):
             raise self._not_finite("gradient norm", where)
         self.policy.optimizer.step()

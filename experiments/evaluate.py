@@ -44,6 +44,22 @@ def greedy(model: Any):
     return lambda obs: model.predict(obs, deterministic=True)[0]
 
 
+def play_sampled(model: Any, obs: str, episodes: int, seed: int, params: GameParams | None = None) -> Results:
+    """The model's play with actions drawn from its policy, as during training.
+
+    The draws come from torch's generator seeded with ``seed``; its state is put back
+    afterwards, so a run that evaluates this way trains as one that does not.
+    """
+    import torch as th
+
+    def sampling(batch: np.ndarray) -> np.ndarray:
+        return model.predict(batch, deterministic=False)[0]
+
+    with th.random.fork_rng(devices=[]):
+        th.manual_seed(seed)
+        return Results.concatenate(play_windows(lambda: sampling, episodes, seed, params, obs))
+
+
 def play_windows(policy_for_window, episodes: int, seed: int, params: GameParams | None, obs: str) -> list[Results]:
     """Play ``episodes`` from seeds ``seed``, ``seed + 1``, ... in windows of ``WINDOW`` episodes."""
     windows = []

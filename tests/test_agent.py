@@ -295,3 +295,18 @@ def test_a_batch_larger_than_the_rollout_trains_on_the_whole_rollout_as_in_sb3()
     model.learn(512)
     assert model._n_updates == 3
     assert any(not th.equal(a, b) for a, b in zip(before, model.policy.parameters(), strict=True))
+
+
+def test_sampled_play_is_seeded_and_leaves_the_training_stream_alone():
+    from experiments.evaluate import play_greedy, play_sampled
+
+    model = PPO2("MlpPolicy", spaceship_venv(2), seed=0, n_steps=64, batch_size=128)
+    th.manual_seed(123)
+    state = th.random.get_rng_state()
+    first = play_sampled(model, "features", 20, seed=500)
+    assert th.equal(th.random.get_rng_state(), state)
+    again = play_sampled(model, "features", 20, seed=500)
+    np.testing.assert_array_equal(first.returns, again.returns)
+    # an untrained policy samples near-uniform actions; greedy play repeats one
+    assert not np.array_equal(first.returns, play_greedy(model, "features", 20, seed=500).returns)
+    assert not np.array_equal(first.returns, play_sampled(model, "features", 20, seed=501).returns)
