@@ -145,6 +145,9 @@ def _train(
     import torch as th
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
 
+    # Before the model is made: its orthogonal initialisation rounds differently with more
+    # threads, so a run would depend on the machine's number of cores.
+    th.set_num_threads(config.torch_threads)
     monitor = str(run_dir / MONITOR_FILE.removesuffix(".monitor.csv"))
     venv = make_train_env(
         config.obs, config.n_envs, config.seed, config.game_kwargs(), monitor, resume, config.reward_scale
@@ -173,7 +176,6 @@ def _train(
         raise
     interrupted = False
     try:
-        th.set_num_threads(config.torch_threads)
         model.learn(remaining, callback=callbacks, reset_num_timesteps=not resume, tb_log_name=config.algo)
     except KeyboardInterrupt:
         interrupted = True

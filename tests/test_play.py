@@ -201,3 +201,21 @@ def test_watch_draws_each_frame_after_its_step_and_ends_on_the_cleared_screen(mo
     assert not any((last_frame == colour).all(axis=-1).any() for colour in ROW_COLOURS)  # no alien left
     first_frame, first_title = shown[0]
     assert first_title.endswith("R = 0") and (first_frame != 0).any()
+
+
+def test_a_run_does_not_depend_on_the_threads_torch_starts_with(tmp_path):
+    """The model is made after --torch-threads takes effect: orthogonal init rounds by thread count."""
+    weights = []
+    for threads in ("1", "2"):
+        run = tmp_path / f"threads{threads}"
+        result = subprocess.run(
+            play_command("train", "--timesteps", 256, *TINY, "--run-dir", run),
+            capture_output=True,
+            text=True,
+            env={**HEADLESS, "OMP_NUM_THREADS": threads},
+            timeout=300,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+        weights.append(list(PPO2.load(run / "model.zip").policy.state_dict().values()))
+    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(*weights, strict=True))
