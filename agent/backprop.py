@@ -86,19 +86,28 @@ class MlpBackprop:
 
     @staticmethod
     def applies_to(policy: ActorCriticPolicy) -> bool:
-        """The policy is the plain MLP this class differentiates, with every weight trained."""
-        extractors = [policy.features_extractor]
-        if not policy.share_features_extractor:
-            extractors += [policy.pi_features_extractor, policy.vf_features_extractor]
-        if any(next(extractor.parameters(), None) is not None for extractor in extractors):
-            return False
-        layers = [*policy.mlp_extractor.policy_net, *policy.mlp_extractor.value_net]
+        """The policy is the plain MLP this class differentiates, and its optimiser trains all of it.
+
+        Every parameter is in a tower's ``Linear`` layers (none in a features extractor, an
+        overridden ``extract_features`` or elsewhere), trained, of one dtype and device, and
+        without a hook that autograd would run.
+        """
+        parameters = list(policy.parameters())
+        towers = [
+            *policy.mlp_extractor.policy_net,
+            policy.action_net,
+            *policy.mlp_extractor.value_net,
+            policy.value_net,
+        ]
+        in_towers = {id(p) for layer in towers for p in layer.parameters()}
+        optimised = {id(p) for group in policy.optimizer.param_groups for p in group["params"]}
         return (
-            type(policy.action_net) is nn.Linear
+            all(type(layer) is nn.Linear or type(layer) in ACTIVATION_GRADS for layer in towers)
+            and type(policy.action_net) is nn.Linear
             and type(policy.value_net) is nn.Linear
-            and all(type(layer) is nn.Linear or type(layer) in ACTIVATION_GRADS for layer in layers)
-            and all(p.requires_grad for p in policy.parameters())
-            and len({(p.dtype, p.device) for p in policy.parameters()}) == 1  # one flat gradient holds them all
+            and in_towers == {id(p) for p in parameters} == optimised
+            and all(p.requires_grad and not has_hooks(p) for p in parameters)
+            and len({(p.dtype, p.device) for p in parameters}) == 1  # one flat gradient holds them all
         )
 
     @th.no_grad()
@@ -142,8 +151,13 @@ class MlpBackprop:
         return [self.grad]
 
 
+def has_hooks(parameter: th.Tensor) -> bool:
+    """A hook on the parameter's gradient, which only autograd runs."""
+    return bool(parameter._backward_hooks) or bool(getattr(parameter, "_post_accumulate_grad_hooks", None))
+
+
 def heads_backprop(policy_calls: PolicyCalls) -> MlpBackprop | AutogradBackprop:
-    """:class:`MlpBackprop` where it applies (and no hook would be skipped), else :class:`AutogradBackprop`."""
+    """:class:`MlpBackprop` where it applies and no module hook would be skipped, else :class:`AutogradBackprop`."""
     if policy_calls.direct and MlpBackprop.applies_to(policy_calls.policy):
         return MlpBackprop(policy_calls.policy)
     return AutogradBackprop(policy_calls)

@@ -45,19 +45,16 @@ class LectureAlgorithm(PickleFreeFiles, OnPolicyAlgorithm):
     }
 
     def _gradient_step(
-        self, loss: th.Tensor | None, where: str, backward: Callable[[], list[th.Tensor]] | None = None
+        self, loss: th.Tensor, where: str, backward: Callable[[], list[th.Tensor]] | None = None
     ) -> None:
         """One optimiser step on ``loss``, refused before a NaN or inf reaches the weights.
 
         ``backward``, if given, sets the gradients in place of ``loss.backward()`` and returns
         the tensors that hold them: for a loss whose gradient is computed in closed form
-        (:mod:`agent.backprop`), which need not be computed itself (``loss`` None). A NaN or
-        inf there makes the gradient norm one, which is refused the same way.
+        (:mod:`agent.backprop`).
         """
-        if loss is not None:
-            self._check_finite(loss, where)
+        self._check_finite(loss, where)
         if backward is None:
-            assert loss is not None, "a loss or a backward"
             self.policy.optimizer.zero_grad()
             loss.backward()
             grads = [p.grad for p in self.policy.parameters() if p.grad is not None]

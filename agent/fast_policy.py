@@ -134,13 +134,13 @@ def entropy(log_pmf: th.Tensor) -> th.Tensor:
     for 2048 rows of 3, against 3 µs for exp); as log π is normalised, the two p agree to
     about 1e-7. The clamp keeps an action of probability 0 (log π = -inf) from making NaN.
     """
-    return -(_finite(log_pmf) * log_pmf.exp()).sum(-1)
+    return -(_without_minus_inf(log_pmf) * log_pmf.exp()).sum(-1)
 
 
 def entropy_grad(log_pmf: th.Tensor) -> th.Tensor:
     """d/d log π of :func:`entropy`, per row: −π·(1 + log π), and 0 for an action of probability 0."""
-    return -log_pmf.exp() * (1.0 + _finite(log_pmf))
+    return -log_pmf.exp() * (1.0 + _without_minus_inf(log_pmf))
 
 
-def _finite(log_pmf: th.Tensor) -> th.Tensor:
+def _without_minus_inf(log_pmf: th.Tensor) -> th.Tensor:
     return th.clamp(log_pmf, min=th.finfo(log_pmf.dtype).min)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from functools import partial
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
+import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
@@ -15,11 +16,10 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Rollout
 from stable_baselines3.common.utils import FloatSchedule, explained_variance
 from stable_baselines3.common.vec_env import VecEnv
 
+from agent import fast_policy
 from agent.backprop import AutogradBackprop, MlpBackprop, heads_backprop
 from agent.base import LectureAlgorithm
-from agent.fast_policy import PolicyCalls, entropy_grad, normalized_logits
-from agent.fast_policy import entropy as entropies
-from agent.fast_policy import log_prob as log_probs
+from agent.fast_policy import PolicyCalls
 from agent.losses import (
     approx_kl,
     approx_kl_grad,
@@ -34,8 +34,7 @@ from agent.rollout import FastRollouts
 
 SelfPPO2 = TypeVar("SelfPPO2", bound="PPO2")
 
-#: What train() logs, averaged over the update's samples (SB3 averages minibatch means;
-#: the two differ only when a minibatch is truncated).
+#: What train() logs per minibatch, averaged per update.
 METRICS = ("policy", "value", "entropy", "kl", "clip", "loss")
 
 
@@ -69,21 +68,10 @@ def check_batch_size_as_sb3(batch_size: int, normalize_advantage: bool, n_steps:
         )
 
 
-class Seen(NamedTuple):
-    """What an update saw of one minibatch, for the metrics logged once per update."""
-
-    log_prob: th.Tensor
-    entropy: th.Tensor | None
-    values: th.Tensor
-    batch: RolloutBufferSamples  # with the minibatch's standardised advantages
-
-
-def joined(seen: list[Seen]) -> Seen:
-    """The minibatches as one, for :meth:`PPO2._losses` over the whole update."""
-    fields = ("old_values", "old_log_prob", "advantages", "returns")
-    batch = seen[0].batch._replace(**{name: th.cat([s.batch._asdict()[name] for s in seen]) for name in fields})
-    entropy = None if seen[0].entropy is None else th.cat([s.entropy for s in seen])
-    return Seen(th.cat([s.log_prob for s in seen]), entropy, th.cat([s.values for s in seen]), batch)
+def per_metric(rows: list[th.Tensor]) -> dict[str, list[float]]:
+    """Each minibatch's row of :data:`METRICS`, read out in one go, as one list per metric."""
+    table = th.stack(rows).tolist() if rows else []
+    return {name: [row[k] for row in table] for k, name in enumerate(METRICS)}
 
 
 def update_tensors_together(optimizer: th.optim.Optimizer) -> None:
@@ -244,8 +232,8 @@ class PPO2(FastRollouts, LectureAlgorithm):
         clip_range = self.clip_range(self._current_progress_remaining)
         clip_range_vf = None if self.clip_range_vf is None else self.clip_range_vf(self._current_progress_remaining)
         policy_calls = PolicyCalls(self.policy)
-        network = heads_backprop(policy_calls)
-        seen: list[Seen] = []  # every minibatch evaluated, for the metrics
+        backprop = heads_backprop(policy_calls)
+        rows: list[th.Tensor] = []  # one per minibatch evaluated, in the order of METRICS
         stop_kl = None
         for epoch in range(self.n_epochs):
             for batch in self.rollout_buffer.get(self.batch_size):
@@ -254,63 +242,52 @@ class PPO2(FastRollouts, LectureAlgorithm):
                 if self.normalize_advantage and len(advantages) > 1:
                     batch = batch._replace(advantages=(advantages - advantages.mean()) / (advantages.std() + 1e-8))
                 if policy_calls.categorical:
-                    minibatch, backward = self._closed_form_step(network, batch, clip_range, clip_range_vf)
-                    loss = None
+                    row, backward = self._closed_form_step(backprop, batch, clip_range, clip_range_vf)
                 else:
-                    minibatch, loss = self._autograd_step(policy_calls, batch, clip_range, clip_range_vf)
-                    backward = None
-                seen.append(minibatch)
-                if self.target_kl is not None:
-                    kl = approx_kl(minibatch.log_prob, batch.old_log_prob).item()
-                    if kl > 1.5 * self.target_kl:  # its metrics count, as in SB3, but it is not applied
-                        stop_kl = kl
-                        if self.verbose >= 1:
-                            print(f"Early stopping at epoch {epoch}: approx_kl {stop_kl:.3f} > 1.5 x target_kl")
-                        break
+                    row, backward = self._autograd_step(policy_calls, batch, clip_range, clip_range_vf), None
+                rows.append(row.detach())  # SB3 counts the minibatch that stops the update too
+                loss, kl = row[METRICS.index("loss")], row[METRICS.index("kl")]
+                if self.target_kl is not None and kl.item() > 1.5 * self.target_kl:
+                    stop_kl = kl.item()
+                    if self.verbose >= 1:
+                        print(f"Early stopping at epoch {epoch}: approx_kl {stop_kl:.3f} > 1.5 x target_kl")
+                    break
                 self._gradient_step(loss, f"epoch {epoch}", backward)
             self._n_updates += 1
             if stop_kl is not None:
                 break
-        stats = dict.fromkeys(METRICS, float("nan"))
-        if seen:
-            with th.no_grad():
-                update = joined(seen)
-                losses = self._losses(
-                    update.log_prob, update.entropy, update.values, update.batch, clip_range, clip_range_vf
-                )
-            stats = dict(zip(METRICS, losses.tolist(), strict=True))
+        stats = per_metric(rows)
         self._adapt_kl_coef(stats["kl"])
         self._record(stats, clip_range, clip_range_vf)
         self.logger.record("train/stopped_early", int(stop_kl is not None))
 
     def _closed_form_step(
         self,
-        network: MlpBackprop | AutogradBackprop,
+        backprop: MlpBackprop | AutogradBackprop,
         batch: RolloutBufferSamples,
         clip_range: float,
         clip_range_vf: float | None,
-    ) -> tuple[Seen, Callable[[], list[th.Tensor]]]:
-        """A Categorical policy's minibatch: the losses' gradient in closed form, autograd in the network at most."""
+    ) -> tuple[th.Tensor, Callable[[], list[th.Tensor]]]:
+        """A Categorical policy's minibatch: the losses (for the guard and the logs) and
+        their gradient in closed form, then autograd through the network at most."""
         actions = batch.actions.long().flatten()
-        logits, values = network.forward(batch.observations)
+        logits, values = backprop.forward(batch.observations)
         with th.no_grad():
-            log_pmf = normalized_logits(logits)
-            log_prob = log_probs(log_pmf, actions)
+            log_pmf = fast_policy.normalized_logits(logits)
+            log_prob = fast_policy.log_prob(log_pmf, actions)
+            row = self._losses(log_prob, fast_policy.entropy(log_pmf), values, batch, clip_range, clip_range_vf)
             grads = self._head_grads(log_pmf, actions, log_prob, values, batch, clip_range, clip_range_vf)
-            seen = Seen(log_prob, entropies(log_pmf), values.detach(), batch)
-        return seen, partial(network.backward, *grads)
+        return row, partial(backprop.backward, *grads)
 
     def _autograd_step(
         self, policy_calls: PolicyCalls, batch: RolloutBufferSamples, clip_range: float, clip_range_vf: float | None
-    ) -> tuple[Seen, th.Tensor]:
-        """Any other policy's minibatch: the loss, for autograd."""
+    ) -> th.Tensor:
+        """Any other policy's minibatch: the losses, for autograd."""
         actions = batch.actions
         if isinstance(self.action_space, spaces.Discrete):
             actions = actions.long().flatten()
         values, log_prob, entropy = policy_calls.evaluate_actions(batch.observations, actions)
-        loss = self._losses(log_prob, entropy, values, batch, clip_range, clip_range_vf)[METRICS.index("loss")]
-        detached = None if entropy is None else entropy.detach()
-        return Seen(log_prob.detach(), detached, values.detach(), batch), loss
+        return self._losses(log_prob, entropy, values, batch, clip_range, clip_range_vf)
 
     def _losses(
         self,
@@ -349,28 +326,32 @@ class PPO2(FastRollouts, LectureAlgorithm):
         if self.kl_coef > 0:
             d_log_prob = d_log_prob + self.kl_coef * approx_kl_grad(log_prob, batch.old_log_prob)
         # entropy_loss = -mean(H): its gradient is -entropy_grad / N on every row.
-        d_log_pmf = entropy_grad(log_pmf).mul_(-self.ent_coef / len(log_pmf))
+        d_log_pmf = fast_policy.entropy_grad(log_pmf).mul_(-self.ent_coef / len(log_pmf))
         d_log_pmf.scatter_add_(-1, actions.unsqueeze(-1), d_log_prob.unsqueeze(-1))
         d_values = value_loss_grad(values.flatten(), batch.returns, batch.old_values, clip_range_vf)
         return log_softmax_grad(d_log_pmf, log_pmf), (self.vf_coef * d_values).view_as(values)
 
-    def _adapt_kl_coef(self, mean_kl: float) -> None:
+    def _adapt_kl_coef(self, kls: list[float]) -> None:
         """The PPO paper's adaptive β: halve when the policy barely moved, double when too far."""
-        if self.kl_coef <= 0:
+        if self.kl_coef <= 0 or not kls:
             return
+        mean_kl = float(np.mean(kls))
         if mean_kl < self.kl_penalty_target / 1.5:
             self.kl_coef /= 2
         elif mean_kl > self.kl_penalty_target * 1.5:
             self.kl_coef *= 2
 
-    def _record(self, stats: dict[str, float], clip_range: float, clip_range_vf: float | None) -> None:
+    def _record(self, stats: dict[str, list[float]], clip_range: float, clip_range_vf: float | None) -> None:
+        def mean(key: str) -> float:
+            return float(np.mean(stats[key])) if stats[key] else float("nan")
+
         buffer = self.rollout_buffer
-        self.logger.record("train/policy_loss", stats["policy"])
-        self.logger.record("train/value_loss", stats["value"])
-        self.logger.record("train/entropy_loss", stats["entropy"])
-        self.logger.record("train/approx_kl", stats["kl"])
-        self.logger.record("train/clip_fraction", stats["clip"])
-        self.logger.record("train/loss", stats["loss"])
+        self.logger.record("train/policy_loss", mean("policy"))
+        self.logger.record("train/value_loss", mean("value"))
+        self.logger.record("train/entropy_loss", mean("entropy"))
+        self.logger.record("train/approx_kl", mean("kl"))
+        self.logger.record("train/clip_fraction", mean("clip"))
+        self.logger.record("train/loss", mean("loss"))
         self.logger.record(
             "train/explained_variance", explained_variance(buffer.values.flatten(), buffer.returns.flatten())
         )

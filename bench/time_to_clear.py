@@ -103,7 +103,7 @@ def run(config: TrainConfig, seed: int, args: argparse.Namespace) -> dict:
     clock = Clock(args.every, args.episodes, args.play, args.stop_after)
     model.learn(args.timesteps, callback=clock)
     final = {name: PLAY[name](model, "features", args.final_episodes, EVAL_SEED).clear_rate for name in args.play}
-    return {"clock": clock, "final": final, "steps": model.num_timesteps}
+    return {"clock": clock, "final": final}
 
 
 def cell(hits: list[tuple[int, float] | None]) -> str:

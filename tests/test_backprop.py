@@ -2,6 +2,7 @@
 
 import pytest
 import torch as th
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
@@ -51,6 +52,7 @@ def test_mlp_backprop_gives_autograds_heads_and_gradients(name):
         for module in policy.modules():
             if isinstance(module, nn.Linear):
                 module.bias = None
+        policy.optimizer = th.optim.Adam(policy.parameters())
     calls = PolicyCalls(policy)
     assert isinstance(heads_backprop(calls), MlpBackprop)
     g = th.Generator().manual_seed(0)
@@ -115,3 +117,46 @@ def test_training_with_the_written_out_backprop_matches_autograd(kwargs):
     for a, b in zip(fast.policy.parameters(), slow.policy.parameters(), strict=True):
         th.testing.assert_close(a, b, rtol=0, atol=1e-6)
     assert fast.logger.name_to_value["train/loss"] == pytest.approx(slow.logger.name_to_value["train/loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda policy: policy.action_net.weight.register_hook(lambda grad: grad * 0),
+        lambda policy: policy.value_net.bias.register_post_accumulate_grad_hook(lambda p: None),
+        lambda policy: setattr(policy, "temperature", nn.Parameter(th.ones(1))),
+        lambda policy: setattr(policy, "optimizer", th.optim.Adam(policy.action_net.parameters())),
+    ],
+    ids=["a hook on a gradient", "a post-accumulate hook", "a parameter outside the towers", "a partial optimiser"],
+)
+def test_what_only_autograd_honours_sends_the_update_to_autograd(change):
+    policy = model().policy
+    assert isinstance(heads_backprop(PolicyCalls(policy)), MlpBackprop)
+    change(policy)
+    assert isinstance(heads_backprop(PolicyCalls(policy)), AutogradBackprop)
+
+
+def corrupt(field, value):
+    class Corrupt(BaseCallback):
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_end(self) -> None:
+            getattr(self.model.rollout_buffer, field)[:] = value
+
+    return Corrupt()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("log_probs", float("nan")), ("returns", 1e20)],
+    ids=["NaN old log-probability", "a return whose square overflows"],
+)
+def test_a_loss_that_is_not_finite_is_refused_where_its_gradient_would_be_finite(field, value):
+    """A NaN ratio zeroes its clipped gradient and (v − R)² overflows before 2(v − R)/N: the loss itself is checked."""
+    ppo2 = model()
+    before = [p.detach().clone() for p in ppo2.policy.parameters()]
+    with pytest.raises(FloatingPointError, match=r"the loss (nan|inf) is not finite"):
+        ppo2.learn(128, callback=corrupt(field, value))
+    for a, b in zip(before, ppo2.policy.parameters(), strict=True):
+        assert th.equal(a, b)
