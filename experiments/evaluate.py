@@ -44,6 +44,11 @@ def greedy(model: Any):
     return lambda obs: model.predict(obs, deterministic=True)[0]
 
 
+def sampling(model: Any):
+    """An action drawn from the model's policy for each row of a batch of observations."""
+    return lambda obs: model.predict(obs, deterministic=False)[0]
+
+
 def play_sampled(model: Any, obs: str, episodes: int, seed: int, params: GameParams | None = None) -> Results:
     """The model's play with actions drawn from its policy, as during training.
 
@@ -52,12 +57,9 @@ def play_sampled(model: Any, obs: str, episodes: int, seed: int, params: GamePar
     """
     import torch as th
 
-    def sampling(batch: np.ndarray) -> np.ndarray:
-        return model.predict(batch, deterministic=False)[0]
-
     with th.random.fork_rng(devices=[]):
         th.manual_seed(seed)
-        return Results.concatenate(play_windows(lambda: sampling, episodes, seed, params, obs))
+        return Results.concatenate(play_windows(lambda: sampling(model), episodes, seed, params, obs))
 
 
 def play_windows(policy_for_window, episodes: int, seed: int, params: GameParams | None, obs: str) -> list[Results]:
