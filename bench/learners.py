@@ -9,10 +9,11 @@ order of the learners rotates from seed to seed, so none always runs first.
 
 Speed (``--speed``): PPO2 and SB3's PPO train on ``SpaceshipVecEnv`` (in ``VecMonitor``, as
 play.py's ``make_train_env``) with equal hyperparameters, taking turns, ``--repeats`` times
-per configuration: play.py's defaults, and ``small`` (64 envs, n_steps 128, batch 1024,
-4 epochs, lr 1e-3). Each run prints the steps/s of ``learn`` by wall clock and by process
-CPU time (the machine is shared, so CPU time is the steadier) and where its wall time
-goes: ``collect_rollouts`` (and within it the env's ``step``), ``train``, and the rest. The
+per configuration: play.py's defaults, ``small`` (64 envs, n_steps 128, batch 1024,
+4 epochs, lr 1e-3) and ``first`` (the first search's defaults, minibatches of 256).
+Each run prints the steps/s of ``learn`` by wall clock and by process CPU time (the
+machine is shared, so CPU time is the steadier) and where its wall time goes:
+``collect_rollouts`` (and within it the env's ``step``), ``train``, and the rest. The
 summary gives the medians and the PPO2 / SB3 ratio of the medians.
 
 Threads: torch runs ``--threads`` intra-op threads (default 1), set here for both learners,
@@ -33,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import torch as th
+from earlier_defaults import FIRST
 from stable_baselines3 import PPO
 
 from agent import PPO2, PolicyGradient
@@ -49,6 +51,7 @@ PARTS = ("collect", "env", "train", "other")
 SPEED_CONFIGS: dict[str, tuple[int, dict[str, Any]]] = {
     "default": (32, default_hyperparams("ppo2", "features")),
     "small": (64, {"n_steps": 128, "batch_size": 1024, "n_epochs": 4, "learning_rate": 1e-3, "ent_coef": 0.01}),
+    "first": (32, FIRST["hyperparams"]),  # the defaults the first search chose
 }
 
 

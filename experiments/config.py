@@ -188,13 +188,13 @@ def default_hyperparams(algo: str, obs: str) -> dict[str, Any]:
         return {"n_steps": 128, "batch_size": 256, "n_epochs": 4, "learning_rate": 2.5e-4, "ent_coef": 0.01}
     # The best of play.py tune's search (README, "Where the defaults come from").
     return {
-        "n_steps": 256,
-        "batch_size": 256,
-        "n_epochs": 10,
-        "learning_rate": "lin_0.000441",
-        "ent_coef": 0.0104,
+        "n_steps": 512,
+        "batch_size": 1024,
+        "n_epochs": 20,
+        "learning_rate": "lin_0.00126",
+        "ent_coef": 0.0349,
         "gamma": 0.99,
-        "gae_lambda": 0.95,
+        "gae_lambda": 0.98,
         "clip_range": 0.3,
         "policy_kwargs": {"net_arch": [64, 64]},
     }

@@ -141,7 +141,7 @@ def test_no_arguments_trains_the_defaults_then_shows_an_episode(tmp_path, monkey
     from experiments import cli
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "MAIN_JOB", ["train", "--timesteps", "8192"])  # one rollout of the default 32 games
+    monkeypatch.setattr(cli, "MAIN_JOB", ["train", "--timesteps", "16384"])  # one rollout of the default 32 games
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     assert cli.run([]) == 0
     (run,) = (tmp_path / "runs").iterdir()
@@ -158,7 +158,7 @@ def test_the_shipped_model_loads_alone_and_clears_most_unseen_waves():
     obs, _ = gym.make("Spaceship-v0").reset(seed=0)
     assert model.predict(obs, deterministic=True)[0] in (0, 1, 2)
     results = play_episodes(lambda o: model.predict(o, deterministic=True)[0], 1000, seed=1_000_000)
-    assert results.clear_rate >= 0.97  # 99.6% over these 1000 seeds; windows of 100 range 99-100%
+    assert results.clear_rate >= 0.97  # 99.2% over these 1000 seeds; windows of 100 range 97-100%
     assert np.mean(results.returns) > 620
 
 
