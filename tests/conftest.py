@@ -11,8 +11,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 #: The front door under test; another checkout's can be tested by setting PLAY_PY.
 PLAY = pathlib.Path(os.environ.get("PLAY_PY", ROOT / "play.py"))
 HEADLESS = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "DISPLAY": ""}
-#: A training that takes a second: 4 games, rollouts of 64 steps.
-TINY = ["--n-envs", "4", "--n-steps", "64", "--batch-size", "128"]
+#: A training that takes a second: 4 games, rollouts of 64 steps, 4 epochs.
+TINY = ["--n-envs", "4", "--n-steps", "64", "--batch-size", "128", "--n-epochs", "4"]
 
 
 def play_command(*args) -> list[str]:

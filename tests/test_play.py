@@ -95,7 +95,8 @@ def test_resume_continues_the_run_and_keeps_its_history(run_dir, play, tmp_path)
 @pytest.mark.parametrize("algo", ["pg", "sb3-ppo"])
 def test_the_comparison_learners_train_and_evaluate_and_save_no_pickle(algo, play, tmp_path):
     tiny = ["--timesteps", 2048, "--n-envs", 4, "--n-steps", 256, "--run-dir", tmp_path / "run"]
-    result = play("train", "--algo", algo, *tiny, *(["--batch-size", 256] if algo == "sb3-ppo" else []))
+    ppo_only = ["--batch-size", 256, "--n-epochs", 4] if algo == "sb3-ppo" else []
+    result = play("train", "--algo", algo, *tiny, *ppo_only)
     assert result.returncode == 0, result.stderr
     for save in [tmp_path / "run" / "model.zip", *(tmp_path / "run" / "checkpoints").glob("*.zip")]:
         with zipfile.ZipFile(save) as archive:
